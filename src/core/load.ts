@@ -1,0 +1,166 @@
+/**
+ * YAML text → Runbook. Pure: the caller reads the file. Every problem carries file:line:col of the
+ * YAML node it is about; nothing here throws on bad input.
+ */
+import { LineCounter, parseDocument, type YAMLError } from 'yaml';
+import type { z } from 'zod';
+import type { Problem } from './errors.js';
+import { lintRunbook } from './lint.js';
+import type { Runbook } from './runbook.js';
+import { runbookSchema } from './schema.js';
+import { descriptionAt, enumValuesAt, keysAt } from './schema-walk.js';
+import { didYouMean } from './suggest.js';
+import { makeLocator, type Locator, type Path } from './yaml-locate.js';
+
+export interface LoadResult {
+  runbook: Runbook | undefined;
+  problems: Problem[];
+}
+
+export function hasErrors(problems: readonly Problem[]): boolean {
+  return problems.some((p) => p.severity === 'error');
+}
+
+export function parseRunbook(text: string, file: string): LoadResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true, strict: true });
+  const problems: Problem[] = [];
+
+  for (const err of doc.errors) problems.push(yamlProblem(err, file, text, 'error'));
+  for (const warn of doc.warnings) problems.push(yamlProblem(warn, file, text, 'warning'));
+  if (hasErrors(problems)) return { runbook: undefined, problems };
+
+  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  const locator = makeLocator(doc, lineCounter);
+  if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data)) {
+    problems.push({ file, line: 1, col: 1, severity: 'error', message: 'a runbook is a YAML mapping with id, title, version and phases' });
+    return { runbook: undefined, problems };
+  }
+
+  const parsed = runbookSchema.safeParse(data);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(...schemaProblems(issue, data, file, locator));
+    return { runbook: undefined, problems: sortProblems(dedupe(problems)) };
+  }
+  problems.push(...lintRunbook(parsed.data, file, locator));
+  return { runbook: parsed.data, problems: sortProblems(problems) };
+}
+
+function yamlProblem(err: YAMLError, file: string, text: string, severity: Problem['severity']): Problem {
+  const at = err.linePos?.[0] ?? { line: 1, col: 1 };
+  let message = (err.message.split('\n')[0] ?? err.message).replace(/ at line \d+, column \d+:?$/, '');
+  if (err.code === 'DUPLICATE_KEY') {
+    const key = /^[^:\n]*/.exec(text.slice(err.pos[0]))?.[0]?.trim();
+    message = key ? `duplicate key "${key}": each key may appear once in a mapping` : 'duplicate key in a mapping';
+  } else {
+    message = `YAML syntax: ${message.charAt(0).toLowerCase()}${message.slice(1)}`;
+  }
+  return { file, line: at.line, col: at.col, severity, message };
+}
+
+function valueAt(data: unknown, path: Path): unknown {
+  let cur: unknown = data;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string | number, unknown>)[seg];
+  }
+  return cur;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `the text "${v.length > 40 ? `${v.slice(0, 40)}…` : v}"`;
+  return `${typeof v === 'number' ? 'the number' : 'the value'} ${String(v)}`;
+}
+
+const EXPECTED: Record<string, string> = {
+  string: 'text',
+  number: 'a number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+  record: 'a mapping',
+};
+
+function label(path: Path): string {
+  for (let i = path.length - 1; i >= 0; i--) {
+    const seg = path[i];
+    if (typeof seg === 'string') {
+      const idx = path[i + 1];
+      return typeof idx === 'number' ? `item ${idx + 1} of "${seg}"` : `"${seg}"`;
+    }
+  }
+  return 'the runbook';
+}
+
+type Issue = z.core.$ZodIssue;
+
+function schemaProblems(issue: Issue, data: unknown, file: string, loc: Locator): Problem[] {
+  const path = issue.path.filter((s): s is string | number => typeof s !== 'symbol');
+  const at = (p: Path, key = false) => ({ file, severity: 'error' as const, ...(key ? loc.key(p) : loc.value(p)) });
+  const actual = valueAt(data, path);
+
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const allowed = keysAt(runbookSchema, path);
+      return issue.keys.map((k) => ({
+        ...at([...path, k], true),
+        message: `unknown key "${k}"${didYouMean(k, allowed)}${allowed.length ? `; allowed here: ${allowed.filter((a) => a !== '$schema').join(', ')}` : ''}`,
+      }));
+    }
+    case 'invalid_type': {
+      if (actual === undefined) {
+        const parent = path.slice(0, -1);
+        return [{ ...at(parent), message: `missing required key ${label(path)}${parent.length ? ` in ${label(parent)}` : ''}` }];
+      }
+      const expected = EXPECTED[issue.expected] ?? issue.expected;
+      return [{ ...at(path), message: `${label(path)} must be ${expected}, not ${typeName(actual)}` }];
+    }
+    case 'invalid_value': {
+      const allowed = enumValuesAt(runbookSchema, path);
+      const list = allowed.length ? allowed : issue.values.map(String);
+      return [{
+        ...at(path),
+        message: `${label(path)} must be one of: ${list.join(', ')}; got ${typeName(actual)}${typeof actual === 'string' ? didYouMean(actual, list) : ''}`,
+      }];
+    }
+    case 'invalid_format':
+      return [{ ...at(path), message: `${label(path)} ${issue.message}; got ${typeName(actual)}` }];
+    case 'too_small': {
+      if (issue.origin === 'array') return [{ ...at(path), message: `${label(path)} must have at least ${String(issue.minimum)} item(s)` }];
+      if (issue.origin === 'string') return [{ ...at(path), message: `${label(path)} must not be empty` }];
+      return [{ ...at(path), message: `${label(path)} must be ${issue.inclusive ? 'at least' : 'more than'} ${String(issue.minimum)}` }];
+    }
+    case 'invalid_union': {
+      // Report the branch that got furthest when one clearly did; otherwise describe the allowed forms.
+      const branches = issue.errors.filter((b) => b.length > 0);
+      const deep = branches.find((b) => b.every((i) => i.path.length > 0 && i.code !== 'invalid_type'));
+      if (deep) return deep.flatMap((i) => schemaProblems({ ...i, path: [...issue.path, ...i.path] } as Issue, data, file, loc));
+      const types = issue.errors.map((b) => (b.length === 1 && b[0]!.code === 'invalid_type' && b[0]!.path.length === 0 ? b[0]!.expected : undefined));
+      if (types.every((t) => t !== undefined && t !== 'object')) {
+        const names = [...new Set(types.map((t) => EXPECTED[t!] ?? t!))];
+        return [{ ...at(path), message: `${label(path)} must be ${names.join(' or ')}, not ${typeName(actual)}` }];
+      }
+      const described = descriptionAt(runbookSchema, path);
+      return [{ ...at(path), message: `${label(path)} has the wrong form (${typeName(actual)})${described ? `: ${described}` : ''}` }];
+    }
+    default:
+      return [{ ...at(path), message: `${label(path)}: ${issue.message}` }];
+  }
+}
+
+function dedupe(problems: Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const k = `${p.line}:${p.col}:${p.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+function sortProblems(problems: Problem[]): Problem[] {
+  return problems.sort((a, b) => a.line - b.line || a.col - b.col);
+}

@@ -1,0 +1,187 @@
+/**
+ * The runbook format, defined once. Types (runbook.ts), validation (load.ts) and the JSON Schema
+ * (`drillbook schema`, schema/runbook.schema.json) are all derived from these zod schemas.
+ */
+import { z } from 'zod';
+
+const identifier = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lower-case letters, digits, "-" or "_", starting with a letter or digit');
+
+/** Input names become environment variables of commands, so they follow shell naming. */
+export const inputName = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_]*$/, 'input names are lower-case letters, digits and "_" (they become environment variables)');
+
+/** "30s", "500ms", "5m", "1h", or a number of seconds. */
+export const duration = z
+  .union([
+    z.number().positive(),
+    z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h)$/, 'a duration such as "500ms", "30s", "5m" or "1h"'),
+  ])
+  .describe('A duration: a number of seconds, or a string such as "500ms", "30s", "5m", "1h".');
+
+const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+export const inputSchema = z.strictObject({
+  description: z.string().optional().describe('What the value is, shown when the operator is asked for it.'),
+  default: z.union([z.string(), z.number(), z.boolean()]).optional(),
+  env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional()
+    .describe('Read the value from this environment variable when it is set.'),
+  secret: z.boolean().optional().describe('Never shown or written: redacted everywhere.'),
+  pattern: z.string().optional().describe('A regular expression the whole value must match.'),
+});
+
+export const environmentSchema = z.enum(['production', 'staging', 'development']);
+
+export const databaseSchema = z.strictObject({
+  description: z.string().optional(),
+  url: z
+    .union([
+      z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name') }),
+      z.strictObject({ input: inputName }),
+    ])
+    .describe('Where the connection URL comes from: {env: NAME} or {input: name}. Never a literal URL.'),
+  environment: environmentSchema,
+  default: z.boolean().optional().describe('Steps without `database:` use this one.'),
+});
+
+const comparison = z.strictObject({
+  eq: z.number().int().nonnegative().optional(),
+  ne: z.number().int().nonnegative().optional(),
+  gt: z.number().int().nonnegative().optional(),
+  gte: z.number().int().nonnegative().optional(),
+  lt: z.number().int().nonnegative().optional(),
+  lte: z.number().int().nonnegative().optional(),
+});
+
+export const expectSchema = z
+  .strictObject({
+    rows: z.union([z.number().int().nonnegative(), comparison]).optional()
+      .describe('Row count: an exact number, or comparisons {eq, ne, gt, gte, lt, lte}.'),
+    value: scalar.optional().describe('The first column of the first row equals this value.'),
+    rows_equal: z.array(z.record(z.string(), scalar)).optional()
+      .describe('The result is exactly these rows, in this order (values compared as text).'),
+    empty: z.boolean().optional().describe('true: no rows; false: at least one row.'),
+  })
+  .describe('What a check expects. Several keys must all hold.');
+
+export const retrySchema = z.strictObject({
+  interval: duration.optional(),
+  timeout: duration,
+});
+
+export const migrationToolSchema = z.enum(['prisma', 'drizzle', 'ecto']);
+
+export const migrationsStepSchema = z.strictObject({
+  tool: migrationToolSchema,
+  dir: z.string().describe('The migrations folder, relative to the working directory of the run.'),
+  database: identifier.optional(),
+  expect: z
+    .union([
+      z.literal('in-sync'),
+      z.strictObject({
+        pending: z.number().int().nonnegative().optional(),
+        failed: z.number().int().nonnegative().optional(),
+        phantom: z.number().int().nonnegative().optional(),
+        modified: z.number().int().nonnegative().optional(),
+        applied: z.number().int().nonnegative().optional(),
+      }),
+    ])
+    .optional(),
+  action: z.enum(['mark-applied', 'mark-rolled-back', 'baseline']).optional(),
+  names: z.array(z.string()).optional(),
+  schema: z.string().optional().describe('The schema holding the tracking table, when not the tool default.'),
+});
+
+export const effectSchema = z.enum(['read-only', 'reversible', 'destructive']);
+export const onFailureSchema = z.enum(['stop', 'rollback', 'continue']);
+
+/** The keys of a step that pick its action: exactly one must be present. */
+export const ACTION_KEYS = ['checklist', 'run', 'check', 'sql', 'ask', 'migrations'] as const;
+export type ActionKey = (typeof ACTION_KEYS)[number];
+
+export const stepSchema = z.strictObject({
+  id: identifier,
+  title: z.string().min(1),
+  notes: z.string().optional().describe('Markdown shown with the step: why, what to look at.'),
+  // actions: exactly one
+  checklist: z.array(z.string().min(1)).min(1).optional().describe('Items the operator ticks, each recorded.'),
+  run: z.string().min(1).optional().describe('A shell command. Inputs reach it as environment variables ($name).'),
+  check: z.string().min(1).optional().describe('Read-only SQL, run in a READ ONLY transaction.'),
+  sql: z.string().min(1).optional().describe('SQL that writes, run in a transaction.'),
+  ask: inputName.optional().describe('Ask the operator for the value of this input.'),
+  migrations: migrationsStepSchema.optional(),
+  // action options
+  database: identifier.optional().describe('Which database a check, sql or migrations step targets, or the target a command is gated on.'),
+  params: z.array(inputName).optional().describe('Inputs bound to $1, $2, ... in order.'),
+  expect: expectSchema.optional(),
+  retry: retrySchema.optional(),
+  timeout: duration.optional().describe('Command timeout, or statement_timeout of a check or sql step (default 30s for checks).'),
+  cwd: z.string().optional(),
+  expect_exit: z.union([z.number().int(), z.array(z.number().int())]).optional().describe('Exit code(s) that count as success (default 0).'),
+  // safety
+  effect: effectSchema.optional().describe('What the step does to its target. Default: check is read-only, sql and run are destructive, migrations with action destructive.'),
+  irreversible: z.boolean().optional().describe('Declares that a destructive step has no rollback, on purpose.'),
+  rollback: identifier.optional().describe('The id of a step of the rollback phase that undoes this one.'),
+  on_failure: onFailureSchema.optional(),
+});
+
+export const phaseKindSchema = z.enum(['prepare', 'backup', 'fetch', 'mark-applied', 'deploy', 'verify', 'rollback', 'other']);
+
+export const phaseSchema = z.strictObject({
+  id: identifier,
+  title: z.string().min(1),
+  kind: phaseKindSchema,
+  notes: z.string().optional(),
+  steps: z.array(stepSchema),
+});
+
+export const rehearsalCheckSchema = z.strictObject({
+  id: identifier,
+  title: z.string().min(1),
+  check: z.string().min(1),
+  database: identifier.optional(),
+  params: z.array(inputName).optional(),
+  expect: expectSchema.optional(),
+});
+
+const setupItem = z.union([
+  z.strictObject({ file: z.string().min(1) }),
+  z.strictObject({ sql: z.string().min(1) }),
+]);
+
+export const rehearsalSchema = z.strictObject({
+  setup: z.array(setupItem).optional().describe('SQL run in order on the drill database to build the broken state.'),
+  workdir: z.string().optional().describe('A folder copied into a scratch working directory where the commands run.'),
+  inputs: z.record(inputName, z.union([z.string(), z.number(), z.boolean()])).optional()
+    .describe('Input values used by the rehearsal.'),
+  success: z.array(rehearsalCheckSchema).optional().describe('Checks that pass only when the incident is fixed.'),
+  variants: z
+    .array(
+      z.strictObject({
+        id: identifier,
+        title: z.string().optional(),
+        setup: z.array(setupItem).optional(),
+        workdir: z.string().optional(),
+        inputs: z.record(inputName, z.union([z.string(), z.number(), z.boolean()])).optional(),
+      }),
+    )
+    .optional(),
+});
+
+export const runbookSchema = z.strictObject({
+  $schema: z.string().optional(),
+  id: identifier,
+  title: z.string().min(1),
+  version: z.union([z.string(), z.number()]).transform(String).pipe(z.string().min(1)),
+  summary: z.string().optional(),
+  tags: z.array(z.string()).optional(),
+  severity: z.enum(['critical', 'high', 'medium', 'low']).optional(),
+  inputs: z.record(inputName, inputSchema).optional(),
+  databases: z.record(identifier, databaseSchema).optional(),
+  phases: z.array(phaseSchema).min(1),
+  rehearsal: rehearsalSchema.optional(),
+});
+
+export type RunbookInput = z.input<typeof runbookSchema>;

@@ -1,0 +1,63 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { formatProblem } from '../../src/core/errors.js';
+import { hasErrors, parseRunbook } from '../../src/core/load.js';
+import { ROOT } from '../helpers/cli.js';
+
+const invalidDir = path.join(ROOT, 'test', 'fixtures', 'invalid');
+const fixtures = readdirSync(invalidDir).filter((f) => f.endsWith('.yaml')).sort();
+
+describe('malformed runbooks', () => {
+  it('has a corpus of at least 25 cases', () => {
+    expect(fixtures.length).toBeGreaterThanOrEqual(25);
+  });
+
+  it.each(fixtures)('%s reports its expected file:line:col and message', (name) => {
+    const file = path.join('test', 'fixtures', 'invalid', name);
+    const text = readFileSync(path.join(ROOT, file), 'utf8');
+    const expected = /^# expect: (.*)$/m.exec(text)?.[1];
+    expect(expected, 'fixture declares its expectation on line 1').toBeDefined();
+    const { runbook, problems } = parseRunbook(text, file);
+    expect(hasErrors(problems)).toBe(true);
+    const lines = problems.map(formatProblem);
+    expect(lines.some((l) => l.startsWith(`${file}:${expected}`)), `got:\n${lines.join('\n')}`).toBe(true);
+    if (runbook !== undefined) expect(problems.some((p) => p.severity === 'error')).toBe(true);
+  });
+});
+
+describe('valid runbooks', () => {
+  const minimal = `id: ok
+title: OK
+version: 1
+databases:
+  db: {url: {env: DATABASE_URL}, environment: development}
+phases:
+  - id: verify
+    title: Verify
+    kind: verify
+    steps:
+      - {id: one, title: One, check: SELECT 1, expect: {value: 1}}
+`;
+
+  it('loads a minimal runbook with no problems and derives the single database as default', () => {
+    const { runbook, problems } = parseRunbook(minimal, 'ok.yaml');
+    expect(problems).toEqual([]);
+    expect(runbook?.version).toBe('1');
+    expect(runbook?.phases[0]?.steps[0]?.check).toBe('SELECT 1');
+  });
+
+  it('reports warnings without making the runbook invalid', () => {
+    const text = minimal.replace('{id: one, title: One, check: SELECT 1, expect: {value: 1}}', '{id: one, title: One, check: SELECT 1, params: [x]}')
+      .replace('databases:', 'inputs:\n  x: {description: X}\ndatabases:');
+    const { runbook, problems } = parseRunbook(text, 'warn.yaml');
+    expect(runbook).toBeDefined();
+    expect(hasErrors(problems)).toBe(false);
+    expect(problems.map(formatProblem)).toEqual([expect.stringMatching(/^warn\.yaml:\d+:\d+: warning: 1 parameter\(s\) given but the SQL uses none/)]);
+  });
+
+  it('ignores $N inside SQL string literals and comments when counting parameters', () => {
+    const text = minimal.replace('check: SELECT 1', `check: "SELECT '$5' -- $7"`);
+    expect(hasErrors(parseRunbook(text, 'lit.yaml').problems)).toBe(false);
+  });
+});
