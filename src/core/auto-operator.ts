@@ -1,0 +1,41 @@
+/**
+ * The operator of an unattended run (--auto): goes ahead, ticks checklists, never prompts. A gated
+ * step runs only when --confirm-target names its target; a failure ends the run as failed unless
+ * the runbook says to roll back.
+ */
+import type { Operator, OperatorAnswer, OperatorRequest, Session } from './ports.js';
+
+export interface AutoOptions {
+  confirmTarget: string | undefined;
+  /** Values known up front (--var, env, defaults), used to answer ask steps. */
+  values: Readonly<Record<string, string>>;
+}
+
+export function autoOperator(opts: AutoOptions): Operator {
+  return {
+    async request(req: OperatorRequest, session: Session): Promise<OperatorAnswer> {
+      switch (req.kind) {
+        case 'go':
+          return { kind: 'go' };
+        case 'confirm':
+          if (opts.confirmTarget !== undefined && opts.confirmTarget === req.word) return { kind: 'typed', text: opts.confirmTarget };
+          return {
+            kind: 'stop',
+            reason: opts.confirmTarget === undefined
+              ? `step ${req.step.id} changes "${req.word}" and needs a typed confirmation: with --auto, pass --confirm-target ${req.word}`
+              : `step ${req.step.id} targets "${req.word}", not "${opts.confirmTarget}" (--confirm-target): it did not run`,
+          };
+        case 'checklist':
+          req.items.forEach((_, i) => session.tick(req.step.id, i, true));
+          return { kind: 'done' };
+        case 'ask': {
+          const v = opts.values[req.input.name];
+          if (v !== undefined && !req.error) return { kind: 'value', value: v };
+          return { kind: 'stop', reason: req.error ?? `step ${req.step.id} asks for "${req.input.name}": with --auto, pass --var ${req.input.name}=VALUE` };
+        }
+        case 'decide':
+          return { kind: 'stop', reason: `step ${req.step.id} ${req.unknown ? 'has an unknown outcome' : `failed: ${req.failure}`}` };
+      }
+    },
+  };
+}

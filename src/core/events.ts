@@ -1,0 +1,82 @@
+/**
+ * The transcript's events. They are the run's state: the machine is a fold over them, and
+ * replaying a transcript rebuilds the run. Every event is redacted before it is written or shown.
+ */
+
+export type Mode = 'incident' | 'rehearsal' | 'dry-run';
+export type RunOutcome = 'completed' | 'failed' | 'rolled-back' | 'aborted';
+export type Environment = 'production' | 'staging' | 'development' | 'rehearsal';
+
+export interface TargetInfo {
+  name: string;
+  environment: Environment;
+  /** The URL with its password replaced by [REDACTED]. */
+  url: string;
+  host: string;
+  port: string;
+  database: string;
+  user: string;
+  serverVersion?: string;
+  systemIdentifier?: string;
+  inRecovery?: boolean;
+  /** Why the target could not be inspected at start, if it could not. */
+  unreachable?: string;
+}
+
+export interface CheckRows {
+  columns: string[];
+  /** At most ROWS_CAP rows, values as text. */
+  rows: Array<Array<string | null>>;
+  rowCount: number;
+}
+
+export const ROWS_CAP = 50;
+
+export type RunEvent =
+  | {
+      type: 'run.started';
+      runbook: { id: string; title: string; version: string; path: string; hash: string };
+      drillbook: string;
+      operator: string;
+      host: string;
+      mode: Mode;
+      targets: TargetInfo[];
+      inputs: Record<string, string>;
+    }
+  | { type: 'run.resumed'; from: string; runbookChanged?: { was: string; now: string }; recovered?: string; operator: string }
+  | { type: 'input.set'; step?: string; name: string; value: string }
+  | { type: 'step.started'; step: string; attempt: number }
+  | { type: 'checklist.ticked'; step: string; item: number; text: string; checked: boolean }
+  | { type: 'confirmation'; step: string; target: string; typed: string; matched: boolean }
+  | { type: 'command.started'; step: string; command: string; cwd: string; env: string[] }
+  | { type: 'command.output'; step: string; stream: 'stdout' | 'stderr'; text: string }
+  | { type: 'command.exited'; step: string; exitCode: number | null; signal: string | null; durationMs: number; timedOut: boolean; cancelled: boolean }
+  | { type: 'check.result'; step: string; database: string; sql: string; params: string[]; result?: CheckRows; pass: boolean; failures: string[]; error?: string; durationMs: number; attempt: number }
+  | { type: 'sql.result'; step: string; database: string; sql: string; params: string[]; rowCount?: number; result?: CheckRows; error?: string; durationMs: number }
+  | { type: 'migrations.result'; step: string; database: string; tool: string; summary: string; pass: boolean; table: Array<{ name: string; state: string; evidence: string }>; written?: string[]; error?: string }
+  | { type: 'step.dry-run'; step: string; would: string }
+  | { type: 'step.finished'; step: string; outcome: 'passed' | 'failed'; reason?: string }
+  | { type: 'step.skipped'; step: string; reason: string }
+  | { type: 'step.retry'; step: string }
+  | { type: 'step.override'; step: string; reason: string }
+  | { type: 'step.marked-done'; step: string; reason: string }
+  | { type: 'note'; text: string; step?: string }
+  | { type: 'milestone'; name: 'mitigated' | 'resolved'; at: string }
+  | { type: 'rollback.started'; reason: string; steps: string[] }
+  | { type: 'rollback.finished'; undone: string[]; notUndone: string[]; failed: string[]; summary: string }
+  | { type: 'run.finished'; outcome: RunOutcome; reason?: string };
+
+export type EventType = RunEvent['type'];
+
+/** An event as recorded: the payload plus when, by whom, in which mode. */
+export type Recorded<E extends RunEvent = RunEvent> = E & {
+  seq: number;
+  ts: string;
+  actor: string;
+  mode: Mode;
+};
+
+/** Events that change nothing in the target and need no fsync before the next one (output chunks). */
+export function isChatty(e: RunEvent): boolean {
+  return e.type === 'command.output';
+}

@@ -1,0 +1,151 @@
+/**
+ * Performing a step's action through the ports and recording what happened: commands, checks
+ * (with retry), SQL writes, migration-state steps.
+ */
+import { evaluateExpect } from './expect.js';
+import type { PlanStep } from './plan.js';
+import type { Run } from './runner.js';
+import { durationMs } from './runbook.js';
+
+const DEFAULT_CHECK_TIMEOUT = 30_000;
+const DEFAULT_SQL_TIMEOUT = 5 * 60_000;
+const DEFAULT_COMMAND_TIMEOUT = 30 * 60_000;
+
+export async function executeStep(run: Run, step: PlanStep, signal: AbortSignal): Promise<void> {
+  const s = step.step;
+  if (s.run !== undefined) return runCommand(run, step, s.run, signal);
+  if (s.check !== undefined) return runCheck(run, step, s.check, signal);
+  if (s.sql !== undefined) return runSql(run, step, s.sql, signal);
+  if (s.migrations) return runMigrations(run, step, signal);
+}
+
+function paramValues(run: Run, step: PlanStep): { values: string[]; display: string[] } {
+  const names = step.step.params ?? [];
+  const display = run.displayValues();
+  return { values: names.map((n) => run.ctx.values[n] ?? ''), display: names.map((n) => display[n] ?? '') };
+}
+
+async function runCommand(run: Run, step: PlanStep, command: string, signal: AbortSignal): Promise<void> {
+  const env = run.commandEnv();
+  const cwd = step.step.cwd ? resolveCwd(run.ctx.cwd, step.step.cwd) : run.ctx.cwd;
+  run.record({ type: 'command.started', step: step.id, command: run.preview(step), cwd, env: Object.keys({ ...run.ctx.databaseEnv, ...run.ctx.values }).sort() });
+  const streams = { stdout: run.streamRedactor(), stderr: run.streamRedactor() };
+  const result = await run.ports.shell.run({
+    command,
+    cwd,
+    env,
+    timeoutMs: run.timeoutOf(step, DEFAULT_COMMAND_TIMEOUT),
+    signal,
+    onOutput(stream, text) {
+      const clean = streams[stream].push(text);
+      if (clean) run.record({ type: 'command.output', step: step.id, stream, text: clean });
+    },
+  });
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const rest = streams[stream].flush();
+    if (rest) run.record({ type: 'command.output', step: step.id, stream, text: rest });
+  }
+  if (result.error) run.record({ type: 'command.output', step: step.id, stream: 'stderr', text: `${result.error}\n` });
+  run.record({ type: 'command.exited', step: step.id, exitCode: result.exitCode, signal: result.signal, durationMs: result.durationMs, timedOut: result.timedOut, cancelled: result.cancelled });
+  const expected = step.step.expect_exit === undefined ? [0] : Array.isArray(step.step.expect_exit) ? step.step.expect_exit : [step.step.expect_exit];
+  if (result.exitCode !== null && expected.includes(result.exitCode) && !result.timedOut && !result.cancelled) {
+    run.record({ type: 'step.finished', step: step.id, outcome: 'passed' });
+    return;
+  }
+  const reason = result.error
+    ? `the command could not start: ${result.error}`
+    : result.timedOut
+      ? `the command timed out after ${Math.round(run.timeoutOf(step, DEFAULT_COMMAND_TIMEOUT) / 1000)}s and was killed`
+      : result.cancelled
+        ? 'the command was cancelled by the operator'
+        : result.signal
+          ? `the command was killed by ${result.signal}`
+          : `the command exited with code ${result.exitCode}${expected.length === 1 && expected[0] === 0 ? '' : ` (expected ${expected.join(' or ')})`}`;
+  run.record({ type: 'step.finished', step: step.id, outcome: 'failed', reason });
+}
+
+function resolveCwd(base: string, cwd: string): string {
+  return cwd.startsWith('/') ? cwd : `${base.replace(/\/$/, '')}/${cwd}`;
+}
+
+async function runCheck(run: Run, step: PlanStep, sql: string, signal: AbortSignal): Promise<void> {
+  const database = step.database!;
+  const { values, display } = paramValues(run, step);
+  const timeoutMs = run.timeoutOf(step, DEFAULT_CHECK_TIMEOUT);
+  const retry = step.step.retry;
+  const deadline = retry ? run.ports.clock.now().getTime() + durationMs(retry.timeout, 60_000) : 0;
+  const interval = retry ? durationMs(retry.interval, 2_000) : 0;
+  for (let attempt = 1; ; attempt++) {
+    const started = run.ports.clock.now().getTime();
+    const outcome = await run.ports.db.check(database, sql, values, timeoutMs, signal);
+    const took = run.ports.clock.now().getTime() - started;
+    const failures = outcome.ok ? evaluateExpect(step.step.expect, outcome.result) : [outcome.error];
+    const pass = outcome.ok && failures.length === 0;
+    run.record({
+      type: 'check.result',
+      step: step.id,
+      database,
+      sql: sql.trim(),
+      params: display,
+      ...(outcome.ok ? { result: outcome.result } : { error: outcome.error }),
+      pass,
+      failures,
+      durationMs: took,
+      attempt,
+    });
+    if (pass) {
+      run.record({ type: 'step.finished', step: step.id, outcome: 'passed' });
+      return;
+    }
+    const more = retry && !signal.aborted && run.ports.clock.now().getTime() + interval < deadline;
+    if (!more) {
+      const why = signal.aborted ? 'the check was cancelled by the operator' : failures.join('; ');
+      run.record({ type: 'step.finished', step: step.id, outcome: 'failed', reason: attempt > 1 ? `${why} (after ${attempt} attempts)` : why });
+      return;
+    }
+    await run.ports.clock.sleep(interval, signal);
+  }
+}
+
+async function runSql(run: Run, step: PlanStep, sql: string, signal: AbortSignal): Promise<void> {
+  const database = step.database!;
+  const { values, display } = paramValues(run, step);
+  const started = run.ports.clock.now().getTime();
+  const outcome = await run.ports.db.execute(database, sql, values, run.timeoutOf(step, DEFAULT_SQL_TIMEOUT), signal);
+  const took = run.ports.clock.now().getTime() - started;
+  if (!outcome.ok) {
+    run.record({ type: 'sql.result', step: step.id, database, sql: sql.trim(), params: display, error: outcome.error, durationMs: took });
+    run.record({ type: 'step.finished', step: step.id, outcome: 'failed', reason: `${outcome.error} (the transaction was rolled back: nothing changed)` });
+    return;
+  }
+  run.record({ type: 'sql.result', step: step.id, database, sql: sql.trim(), params: display, rowCount: outcome.rowCount, result: outcome.result, durationMs: took });
+  const failures = step.step.expect ? evaluateExpect(step.step.expect, outcome.result) : [];
+  run.record(failures.length === 0
+    ? { type: 'step.finished', step: step.id, outcome: 'passed' }
+    : { type: 'step.finished', step: step.id, outcome: 'failed', reason: `committed, but ${failures.join('; ')}` });
+}
+
+async function runMigrations(run: Run, step: PlanStep, signal: AbortSignal): Promise<void> {
+  const m = step.step.migrations!;
+  const port = run.ports.migrations;
+  if (!port) {
+    run.record({ type: 'step.finished', step: step.id, outcome: 'failed', reason: 'this drillbook cannot read migration state here (no migrations adapter)' });
+    return;
+  }
+  const database = step.database!;
+  const outcome = await port.run({ step, database, cwd: run.ctx.cwd, dryRun: run.ctx.mode === 'dry-run', signal });
+  run.record({
+    type: 'migrations.result',
+    step: step.id,
+    database,
+    tool: m.tool,
+    summary: outcome.summary,
+    pass: outcome.pass,
+    table: outcome.table,
+    ...(outcome.written ? { written: outcome.written } : {}),
+    ...(outcome.error ? { error: outcome.error } : {}),
+  });
+  run.record(outcome.pass
+    ? { type: 'step.finished', step: step.id, outcome: 'passed' }
+    : { type: 'step.finished', step: step.id, outcome: 'failed', reason: outcome.error ?? outcome.summary });
+}

@@ -1,0 +1,105 @@
+/** The interfaces the core needs from the outside world. Adapters implement them; tests pass fakes or the real thing. */
+import type { CheckRows, Recorded, TargetInfo } from './events.js';
+import type { DecisionOption } from './machine.js';
+import type { PlanStep } from './plan.js';
+
+export interface CommandRequest {
+  command: string;
+  cwd: string;
+  env: Record<string, string>;
+  timeoutMs: number;
+  signal: AbortSignal;
+  onOutput(stream: 'stdout' | 'stderr', text: string): void;
+}
+
+export interface CommandResult {
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  timedOut: boolean;
+  cancelled: boolean;
+  /** The command could not be started at all (no shell, bad cwd). */
+  error?: string;
+}
+
+export interface ShellPort {
+  run(req: CommandRequest): Promise<CommandResult>;
+}
+
+export type QueryOutcome = { ok: true; result: CheckRows; rowCount: number } | { ok: false; error: string };
+
+export interface DatabasePort {
+  /** Read-only: a READ ONLY transaction with statement_timeout; always rolled back. */
+  check(database: string, sql: string, params: readonly string[], timeoutMs: number, signal: AbortSignal): Promise<QueryOutcome>;
+  /** A write in one transaction, committed when it succeeds. */
+  execute(database: string, sql: string, params: readonly string[], timeoutMs: number, signal: AbortSignal): Promise<QueryOutcome>;
+  /** Server facts pinned in the transcript; an unreachable target is reported, not thrown. */
+  inspect(database: string): Promise<Partial<TargetInfo>>;
+  close(): Promise<void>;
+}
+
+export interface MigrationsRequest {
+  step: PlanStep;
+  database: string;
+  cwd: string;
+  dryRun: boolean;
+  signal: AbortSignal;
+}
+
+export interface MigrationsOutcome {
+  pass: boolean;
+  summary: string;
+  table: Array<{ name: string; state: string; evidence: string }>;
+  written?: string[];
+  error?: string;
+}
+
+export interface MigrationsPort {
+  run(req: MigrationsRequest): Promise<MigrationsOutcome>;
+}
+
+export interface Clock {
+  now(): Date;
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+/** Where recorded events go. append must be durable when it returns, or throw. */
+export interface Journal {
+  append(event: Recorded): void;
+  readonly path: string | undefined;
+  close(): void;
+}
+
+export type OperatorRequest =
+  | { kind: 'go'; step: PlanStep; preview: string; rollback: string | undefined; dryRun: boolean; note?: string }
+  | { kind: 'confirm'; step: PlanStep; word: string; preview: string; rollback: string | undefined; backup: string | undefined }
+  | { kind: 'checklist'; step: PlanStep; items: string[] }
+  | { kind: 'ask'; step: PlanStep; input: { name: string; description: string | undefined; secret: boolean; pattern: string | undefined }; error?: string }
+  | { kind: 'decide'; step: PlanStep; options: DecisionOption[]; unknown: boolean; failure: string };
+
+export type OperatorAnswer =
+  | { kind: 'go' }
+  | { kind: 'done' }
+  | { kind: 'typed'; text: string }
+  | { kind: 'value'; value: string }
+  | { kind: 'skip'; reason: string }
+  | { kind: 'retry' }
+  | { kind: 'override'; reason: string }
+  | { kind: 'mark-done'; reason: string }
+  | { kind: 'rollback' }
+  | { kind: 'quit' }
+  /** End the run as failed (non-interactive runs that cannot go on). */
+  | { kind: 'stop'; reason: string };
+
+/** What the operator can do at any time, whatever the run is waiting for. */
+export interface Session {
+  tick(step: string, item: number, checked: boolean): void;
+  note(text: string): void;
+  milestone(name: 'mitigated' | 'resolved', at?: Date): void;
+  /** Stop the command or check in progress (Ctrl-C). */
+  cancel(): void;
+}
+
+export interface Operator {
+  request(req: OperatorRequest, session: Session): Promise<OperatorAnswer>;
+}

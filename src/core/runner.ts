@@ -1,0 +1,377 @@
+/**
+ * The run loop: ask the machine for the next effect, perform it through the ports, record what
+ * happened as events, fold them into the state. Every event is redacted, then journaled (durably),
+ * then applied, so the transcript always holds at least what the screen showed.
+ */
+import type { Mode, Recorded, RunEvent, RunOutcome, TargetInfo } from './events.js';
+import { describeExpect } from './expect.js';
+import { fillCommand } from './interpolate.js';
+import { initialState, nextEffect, rollbackPlan, rollbackSummary, transition, type DecisionOption, type Effect, type RunState } from './machine.js';
+import type { PlanStep } from './plan.js';
+import type { Clock, DatabasePort, Journal, MigrationsPort, Operator, OperatorAnswer, Session, ShellPort } from './ports.js';
+import type { Plan } from './plan.js';
+import type { Redactor } from './redact.js';
+import { StreamRedactor } from './redact.js';
+import type { Runbook } from './runbook.js';
+import { durationMs } from './runbook.js';
+import { executeStep } from './execute.js';
+
+export interface RunContext {
+  runbook: Runbook;
+  runbookPath: string;
+  runbookHash: string;
+  drillbookVersion: string;
+  mode: Mode;
+  operatorName: string;
+  host: string;
+  cwd: string;
+  /** Real input values (secrets included): they reach commands as environment variables and SQL as bind parameters. */
+  values: Record<string, string>;
+  /** Environment variables commands get for the databases (e.g. DATABASE_URL). */
+  databaseEnv: Record<string, string>;
+  /** Environment the commands start from (the process's own, by default). */
+  baseEnv: Record<string, string | undefined>;
+  targets: TargetInfo[];
+  secretInputs: ReadonlySet<string>;
+}
+
+export interface RunPorts {
+  shell: ShellPort;
+  db: DatabasePort;
+  migrations?: MigrationsPort;
+  clock: Clock;
+  journal: Journal;
+  operator: Operator;
+  redactor: Redactor;
+}
+
+export type Listener = (state: RunState, event: Recorded | undefined) => void;
+
+export class Run implements Session {
+  private stateValue: RunState;
+  private seq = 0;
+  private readonly listeners = new Set<Listener>();
+  private abort: AbortController | undefined;
+  private readonly history: Recorded[] = [];
+
+  constructor(
+    readonly plan: Plan,
+    readonly ctx: RunContext,
+    readonly ports: RunPorts,
+    /** Events of an earlier part of this run, replayed to rebuild its state (resume). */
+    replay: readonly Recorded[] = [],
+  ) {
+    let state = initialState(plan);
+    for (const e of replay) {
+      state = transition(state, e);
+      this.seq = Math.max(this.seq, e.seq);
+      this.history.push(e);
+    }
+    this.stateValue = state;
+  }
+
+  get state(): RunState {
+    return this.stateValue;
+  }
+
+  get events(): readonly Recorded[] {
+    return this.history;
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Redact, journal durably, then apply. A journal failure propagates: the run must not go on unrecorded. */
+  record(event: RunEvent): Recorded {
+    const clean = this.ports.redactor.deep(event);
+    const recorded = {
+      ...clean,
+      seq: ++this.seq,
+      ts: this.ports.clock.now().toISOString(),
+      actor: this.ctx.operatorName,
+      mode: this.ctx.mode,
+    } as Recorded;
+    this.ports.journal.append(recorded);
+    this.history.push(recorded);
+    this.stateValue = transition(this.stateValue, recorded);
+    for (const l of this.listeners) l(this.stateValue, recorded);
+    return recorded;
+  }
+
+  // Session: what the operator may do at any time.
+  tick(step: string, item: number, checked: boolean): void {
+    const text = this.plan.steps[step]?.step.checklist?.[item];
+    if (text === undefined) return;
+    if (this.stateValue.steps[step]?.ticks[item] === checked) return;
+    this.record({ type: 'checklist.ticked', step, item, text, checked });
+  }
+
+  note(text: string): void {
+    const t = text.trim();
+    if (!t) return;
+    const step = this.currentStep()?.id;
+    this.record({ type: 'note', text: t, ...(step ? { step } : {}) });
+  }
+
+  milestone(name: 'mitigated' | 'resolved', at?: Date): void {
+    this.record({ type: 'milestone', name, at: (at ?? this.ports.clock.now()).toISOString() });
+  }
+
+  cancel(): void {
+    this.abort?.abort();
+  }
+
+  currentStep(): PlanStep | undefined {
+    const e = nextEffect(this.stateValue);
+    return 'step' in e ? e.step : undefined;
+  }
+
+  /** Display values of the inputs: secrets redacted. */
+  displayValues(): Record<string, string> {
+    return this.ports.redactor.deep({ ...this.ctx.values });
+  }
+
+  /** The exact command or SQL a step will run, values filled in for reading (secrets redacted). */
+  preview(step: PlanStep): string {
+    const s = step.step;
+    const values = this.displayValues();
+    if (s.run !== undefined) return fillCommand(s.run, values);
+    const sql = s.sql ?? s.check;
+    if (sql !== undefined) {
+      const params = (s.params ?? []).map((p, i) => `$${i + 1} = ${JSON.stringify(values[p] ?? '')}`);
+      const target = step.database ? `-- on ${step.database}\n` : '';
+      return `${target}${sql.trim()}${params.length ? `\n-- ${params.join(', ')}` : ''}${s.check !== undefined ? `\n-- expect: ${describeExpect(s.expect)}` : ''}`;
+    }
+    if (s.migrations) {
+      const m = s.migrations;
+      return m.action ? `${m.action} (${m.tool}, ${m.dir}): ${(m.names ?? ['all on disk']).join(', ')}` : `check ${m.tool} migrations in ${m.dir}`;
+    }
+    if (s.ask !== undefined) return `ask for ${s.ask}`;
+    return s.checklist?.join('\n') ?? '';
+  }
+
+  /** Run until the run finishes; returns its outcome. */
+  async execute(): Promise<RunOutcome> {
+    for (;;) {
+      const effect = nextEffect(this.stateValue);
+      if (effect.type === 'done') return effect.outcome;
+      await this.perform(effect);
+    }
+  }
+
+  private async perform(effect: Exclude<Effect, { type: 'done' }>): Promise<void> {
+    switch (effect.type) {
+      case 'begin': {
+        const ctx = this.ctx;
+        const display = this.displayValues();
+        this.record({
+          type: 'run.started',
+          runbook: { id: ctx.runbook.id, title: ctx.runbook.title, version: ctx.runbook.version, path: ctx.runbookPath, hash: ctx.runbookHash },
+          drillbook: ctx.drillbookVersion,
+          operator: ctx.operatorName,
+          host: ctx.host,
+          mode: ctx.mode,
+          targets: ctx.targets,
+          inputs: display,
+        });
+        return;
+      }
+      case 'start':
+        return this.startStep(effect.step);
+      case 'confirm':
+        return this.confirm(effect.step);
+      case 'execute':
+        return this.executeCurrent(effect.step);
+      case 'decide':
+        return this.decide(effect.step, effect.options, effect.unknown);
+      case 'rollback-on-failure':
+        this.startRollback(`step ${effect.step.id} failed (on_failure: rollback)`);
+        return;
+      case 'finish-rollback': {
+        const s = rollbackSummary(this.stateValue);
+        this.record({ type: 'rollback.finished', ...s });
+        this.record({ type: 'run.finished', outcome: 'rolled-back', reason: s.summary });
+        return;
+      }
+      case 'complete':
+        this.record({ type: 'run.finished', outcome: 'completed' });
+        return;
+    }
+  }
+
+  private rollbackTitle(step: PlanStep): string | undefined {
+    if (!step.rollback) return step.irreversible ? 'none: marked irreversible' : undefined;
+    const rb = this.plan.steps[step.rollback];
+    return rb ? `${rb.id}: ${rb.title}` : step.rollback;
+  }
+
+  /** Answers that mean the same wherever the operator gives them. Returns true when handled. */
+  private handleCommon(step: PlanStep, answer: OperatorAnswer): boolean {
+    switch (answer.kind) {
+      case 'quit':
+        this.record({ type: 'run.finished', outcome: 'aborted', reason: `the operator quit at step ${step.id}` });
+        return true;
+      case 'stop':
+        this.record({ type: 'run.finished', outcome: 'failed', reason: answer.reason });
+        return true;
+      case 'skip':
+        this.record({ type: 'step.skipped', step: step.id, reason: answer.reason || 'no reason given' });
+        return true;
+      case 'rollback':
+        if (this.stateValue.status === 'rolling-back' || this.plan.rollbackSteps.length === 0) return false;
+        this.startRollback(`the operator started rollback at step ${step.id}`);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private startRollback(reason: string): void {
+    this.record({ type: 'rollback.started', reason, steps: rollbackPlan(this.stateValue) });
+  }
+
+  private async startStep(step: PlanStep): Promise<void> {
+    const st = this.stateValue.steps[step.id]!;
+    if (step.needsGo) {
+      const answer = await this.ports.operator.request(
+        {
+          kind: 'go',
+          step,
+          preview: this.preview(step),
+          rollback: this.rollbackTitle(step),
+          dryRun: this.ctx.mode === 'dry-run',
+          ...(st.confirmMismatch !== undefined ? { note: `The confirmation did not match (typed "${st.confirmMismatch}"); nothing ran.` } : {}),
+        },
+        this,
+      );
+      if (this.handleCommon(step, answer)) return;
+      if (answer.kind !== 'go') return; // anything else: ask again
+    }
+    this.record({ type: 'step.started', step: step.id, attempt: st.attempts + 1 });
+  }
+
+  private latestBackup(): string | undefined {
+    for (const id of [...this.stateValue.done].reverse()) {
+      const ps = this.plan.steps[id];
+      if (ps?.phase.kind === 'backup') {
+        const ended = [...this.history].reverse().find((e) => e.type === 'step.finished' && e.step === id);
+        return `${ps.id}: ${ps.title}, passed${ended ? ` at ${ended.ts}` : ''}`;
+      }
+    }
+    return undefined;
+  }
+
+  private async confirm(step: PlanStep): Promise<void> {
+    const answer = await this.ports.operator.request(
+      { kind: 'confirm', step, word: step.confirmWord, preview: this.preview(step), rollback: this.rollbackTitle(step), backup: this.latestBackup() },
+      this,
+    );
+    if (answer.kind === 'typed') {
+      const typed = answer.text.trim();
+      this.record({ type: 'confirmation', step: step.id, target: step.confirmWord, typed, matched: typed === step.confirmWord });
+      return;
+    }
+    if (this.handleCommon(step, answer)) return;
+    // Cancelled: record it as a confirmation that did not match, so the step goes back to pending.
+    this.record({ type: 'confirmation', step: step.id, target: step.confirmWord, typed: '', matched: false });
+  }
+
+  private async executeCurrent(step: PlanStep): Promise<void> {
+    const s = step.step;
+    if (s.checklist) {
+      const answer = await this.ports.operator.request({ kind: 'checklist', step, items: s.checklist }, this);
+      if (answer.kind === 'done') {
+        const unticked = this.stateValue.steps[step.id]!.ticks.filter((t) => !t).length;
+        this.record(unticked === 0
+          ? { type: 'step.finished', step: step.id, outcome: 'passed' }
+          : { type: 'step.finished', step: step.id, outcome: 'failed', reason: `${unticked} item(s) not ticked` });
+        return;
+      }
+      if (!this.handleCommon(step, answer)) return;
+      return;
+    }
+    if (s.ask !== undefined) return this.ask(step, s.ask);
+    if (this.ctx.mode === 'dry-run' && step.effect !== 'read-only') {
+      this.record({ type: 'step.dry-run', step: step.id, would: this.preview(step) });
+      return;
+    }
+    this.abort = new AbortController();
+    try {
+      await executeStep(this, step, this.abort.signal);
+    } finally {
+      this.abort = undefined;
+    }
+  }
+
+  private async ask(step: PlanStep, name: string): Promise<void> {
+    const spec = this.ctx.runbook.inputs?.[name];
+    let error: string | undefined;
+    for (;;) {
+      const answer = await this.ports.operator.request(
+        {
+          kind: 'ask',
+          step,
+          input: { name, description: spec?.description, secret: spec?.secret === true, pattern: spec?.pattern },
+          ...(error ? { error } : {}),
+        },
+        this,
+      );
+      if (answer.kind !== 'value') {
+        this.handleCommon(step, answer);
+        return;
+      }
+      const value = answer.value;
+      if (spec?.pattern && !new RegExp(`^(?:${spec.pattern})$`).test(value)) {
+        error = `"${spec.secret ? '[REDACTED]' : value}" does not match the pattern ${spec.pattern}`;
+        continue;
+      }
+      if (spec?.secret) this.ports.redactor.add(value);
+      this.ctx.values[name] = value;
+      this.record({ type: 'input.set', step: step.id, name, value });
+      this.record({ type: 'step.finished', step: step.id, outcome: 'passed' });
+      return;
+    }
+  }
+
+  private async decide(step: PlanStep, options: DecisionOption[], unknown: boolean): Promise<void> {
+    const st = this.stateValue.steps[step.id]!;
+    const failure = unknown
+      ? 'The run stopped while this step was in progress: it may or may not have taken effect.'
+      : (st.reason ?? 'the step failed');
+    const answer = await this.ports.operator.request({ kind: 'decide', step, options, unknown, failure }, this);
+    switch (answer.kind) {
+      case 'retry':
+        this.record({ type: 'step.retry', step: step.id });
+        return;
+      case 'override':
+        this.record({ type: 'step.override', step: step.id, reason: answer.reason || 'no reason given' });
+        return;
+      case 'mark-done':
+        this.record({ type: 'step.marked-done', step: step.id, reason: answer.reason || 'no reason given' });
+        return;
+      default:
+        this.handleCommon(step, answer);
+    }
+  }
+
+  /** Helpers for executeStep. */
+  commandEnv(): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(this.ctx.baseEnv)) if (v !== undefined) env[k] = v;
+    Object.assign(env, this.ctx.databaseEnv, this.ctx.values);
+    env.DRILLBOOK = '1';
+    env.DRILLBOOK_MODE = this.ctx.mode;
+    env.DRILLBOOK_RUNBOOK = this.ctx.runbook.id;
+    return env;
+  }
+
+  streamRedactor(): StreamRedactor {
+    return new StreamRedactor(this.ports.redactor);
+  }
+
+  timeoutOf(step: PlanStep, fallbackMs: number): number {
+    return durationMs(step.step.timeout, fallbackMs);
+  }
+}
