@@ -15,6 +15,7 @@ await build({
   bundle: true,
   splitting: true,
   format: 'esm',
+  jsx: 'automatic',
   platform: 'node',
   target: 'node20',
   sourcemap: 'linked',

@@ -3,9 +3,13 @@
  * and turns errors into messages and exit codes. A DrillbookError is the operator's to act on;
  * anything else is a bug and says so.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { DrillbookError } from './core/errors.js';
 import { VERSION } from './version.js';
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
 
 function buildProgram(): Command {
   const program = new Command();
@@ -44,6 +48,62 @@ function buildProgram(): Command {
     .action(async () => {
       const { schemaCommand } = await import('./commands/schema.js');
       process.exitCode = schemaCommand();
+    });
+
+  const run = program
+    .command('run')
+    .description('walk through a runbook against real databases')
+    .argument('[runbook]', 'a runbook id (see drillbook list) or a path to a runbook file')
+    .option('--db <name=url>', 'connection URL of a database the runbook declares (repeatable)', collect)
+    .option('--var <name=value>', 'value of an input (repeatable)', collect)
+    .option('--dry-run', 'walk every step, run only read-only checks, record what would have run')
+    .option('--plain', 'line-by-line prompts instead of the full-screen interface (automatic without a TTY or with CI set)')
+    .option('--auto', 'run unattended: tick checklists, run steps, never prompt')
+    .option('--confirm-target <name>', 'with --auto: the database name destructive steps may run against')
+    .option('--operator <name>', 'who is at the keyboard (default: git user.name, else $USER)')
+    .option('--transcript-dir <dir>', 'where transcripts are written', 'transcripts')
+    .option('--resume <transcript>', 'continue the run recorded in this transcript')
+    .option('--allow-changed', 'with --resume: continue even if the runbook file changed since (the change is recorded)');
+  run.action(async (ref: string | undefined, opts: Record<string, unknown>) => {
+    const { runCommand } = await import('./commands/run.js');
+    process.exitCode = await runCommand(ref, opts as never);
+  });
+
+  program
+    .command('resume')
+    .description('continue the newest unfinished run in the transcript folder')
+    .argument('[transcript]', 'a transcript file (default: the newest unfinished one)')
+    .option('--transcript-dir <dir>', 'where transcripts are written', 'transcripts')
+    .option('--db <name=url>', 'connection URL of a database the runbook declares (repeatable)', collect)
+    .option('--var <name=value>', 'value of an input (repeatable)', collect)
+    .option('--plain', 'line-by-line prompts instead of the full-screen interface')
+    .option('--auto', 'run unattended')
+    .option('--confirm-target <name>', 'with --auto: the database name destructive steps may run against')
+    .option('--operator <name>', 'who is at the keyboard')
+    .option('--allow-changed', 'continue even if the runbook file changed since (the change is recorded)')
+    .action(async (transcript: string | undefined, opts: Record<string, unknown>) => {
+      const { resumeCommand } = await import('./commands/run.js');
+      process.exitCode = await resumeCommand(transcript, opts as never);
+    });
+
+  program
+    .command('report')
+    .description('render the postmortem report of a transcript')
+    .argument('<transcript>', 'a transcript (.jsonl)')
+    .addOption(new Option('--format <format>', 'output format').choices(['md', 'html', 'json']).default('md'))
+    .option('-o, --output <file>', 'write to this file instead of standard output')
+    .action(async (transcript: string, opts: { format: 'md' | 'html' | 'json'; output?: string }) => {
+      const { reportCommand } = await import('./commands/report.js');
+      process.exitCode = reportCommand(transcript, opts);
+    });
+
+  program
+    .command('verify')
+    .description("check a transcript's hash chain and print its last hash")
+    .argument('<transcript>', 'a transcript (.jsonl)')
+    .action(async (transcript: string) => {
+      const { verifyCommand } = await import('./commands/verify.js');
+      process.exitCode = verifyCommand(transcript);
     });
 
   return program;

@@ -45,7 +45,7 @@ export type RunEvent =
     }
   | { type: 'run.resumed'; from: string; runbookChanged?: { was: string; now: string }; recovered?: string; operator: string }
   | { type: 'input.set'; step?: string; name: string; value: string }
-  | { type: 'step.started'; step: string; attempt: number }
+  | { type: 'step.started'; step: string; phase: string; attempt: number }
   | { type: 'checklist.ticked'; step: string; item: number; text: string; checked: boolean }
   | { type: 'confirmation'; step: string; target: string; typed: string; matched: boolean }
   | { type: 'command.started'; step: string; command: string; cwd: string; env: string[] }

@@ -50,7 +50,7 @@ export function buildPlan(runbook: Runbook, mode: Mode, targets: Readonly<Record
     for (const step of phase.steps) {
       const action = actionOf(step);
       const effect = effectOf(step);
-      const database = databaseOf(runbook, step);
+      const database = action === 'checklist' || action === 'ask' ? undefined : databaseOf(runbook, step);
       const target = database ? targets[database] : undefined;
       const writes = effect !== 'read-only';
       const production = target?.environment === 'production';

@@ -249,7 +249,7 @@ export class Run implements Session {
       if (this.handleCommon(step, answer)) return;
       if (answer.kind !== 'go') return; // anything else: ask again
     }
-    this.record({ type: 'step.started', step: step.id, attempt: st.attempts + 1 });
+    this.record({ type: 'step.started', step: step.id, phase: step.phase.id, attempt: st.attempts + 1 });
   }
 
   private latestBackup(): string | undefined {

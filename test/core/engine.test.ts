@@ -231,7 +231,7 @@ describe('resume', () => {
   it('a check caught in progress runs again by itself on resume', () => {
     const r = makeRun(RUNBOOK);
     let state = transition(initialState(r.plan), { type: 'run.started', runbook: { id: 'scenario', title: '', version: '1', path: '', hash: '' }, drillbook: '', operator: 'a', host: '', mode: 'incident', targets: [], inputs: {} });
-    state = transition(state, { type: 'step.started', step: 'precheck', attempt: 1 });
+    state = transition(state, { type: 'step.started', step: 'precheck', phase: 'prep', attempt: 1 });
     state = transition(state, { type: 'run.resumed', from: 'x', operator: 'b' });
     expect(nextEffect(state)).toMatchObject({ type: 'start', step: { id: 'precheck' } });
   });

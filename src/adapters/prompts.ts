@@ -1,0 +1,153 @@
+/**
+ * The operator in plain mode: line prompts (@inquirer/prompts) over the same engine. The only
+ * module that uses @inquirer/prompts; also asks for missing inputs before a full-screen run mounts.
+ */
+import { checkbox, input, password, select } from '@inquirer/prompts';
+import type { DecisionOption } from '../core/machine.js';
+import type { Operator, OperatorAnswer, OperatorRequest, Session } from '../core/ports.js';
+import { indent } from '../ui/plain-printer.js';
+
+export interface PromptIO {
+  input?: NodeJS.ReadableStream;
+  output?: NodeJS.WritableStream;
+}
+
+function ctx(io: PromptIO) {
+  return { ...(io.input ? { input: io.input } : {}), ...(io.output ? { output: io.output } : {}) };
+}
+
+/** Inquirer throws when the operator presses Ctrl-C or the input closes: both mean quit. */
+function isExit(e: unknown): boolean {
+  return e instanceof Error && (e.name === 'ExitPromptError' || e.name === 'AbortPromptError' || /User force closed|closed/i.test(e.message));
+}
+
+const DECISION_LABEL: Record<DecisionOption, string> = {
+  retry: 'Retry the step',
+  skip: 'Skip it (give a reason)',
+  override: 'Count the check as passed (give a reason)',
+  rollback: 'Start rollback',
+  'mark-done': 'Mark it done: it did take effect (give a reason)',
+  quit: 'Quit (the run can be resumed)',
+};
+
+export function plainOperator(io: PromptIO = {}, write: (s: string) => void = (s) => process.stdout.write(s)): Operator {
+  const reason = async (what: string): Promise<string> =>
+    (await input({ message: `${what}: why?`, validate: (v) => (v.trim() ? true : 'a reason is required: it goes into the transcript') }, ctx(io))).trim();
+
+  const ask = async (req: OperatorRequest, session: Session): Promise<OperatorAnswer> => {
+    switch (req.kind) {
+      case 'go': {
+        if (req.note) write(`   ${req.note}\n`);
+        write(`${indent(req.dryRun ? `[dry run] would run:\n${req.preview}` : `will run:\n${req.preview}`)}\n`);
+        if (req.rollback) write(`   rollback: ${req.rollback}\n`);
+        for (;;) {
+          const choice = await select(
+            {
+              message: req.dryRun ? 'Continue?' : `Run step ${req.step.id}?`,
+              choices: [
+                { name: req.dryRun ? 'Continue (nothing runs)' : 'Run it', value: 'go' },
+                { name: 'Skip it (give a reason)', value: 'skip' },
+                { name: 'Add a note', value: 'note' },
+                { name: 'Quit (the run can be resumed)', value: 'quit' },
+              ],
+            },
+            ctx(io),
+          );
+          if (choice === 'note') {
+            session.note(await input({ message: 'Note:' }, ctx(io)));
+            continue;
+          }
+          if (choice === 'skip') return { kind: 'skip', reason: await reason('Skip') };
+          return choice === 'go' ? { kind: 'go' } : { kind: 'quit' };
+        }
+      }
+      case 'confirm': {
+        write(`\n   !! ${req.step.effect.toUpperCase()} step ${req.step.id} on "${req.word}"\n${indent(req.preview, '   > ')}\n`);
+        write(`   rollback: ${req.rollback ?? 'none declared'}\n`);
+        write(`   latest backup: ${req.backup ?? 'none taken in this run'}\n`);
+        const typed = await input({ message: `Type the target database name (${req.word}) to run it, or leave empty to cancel:` }, ctx(io));
+        return { kind: 'typed', text: typed };
+      }
+      case 'checklist': {
+        for (;;) {
+          const ticked = await checkbox(
+            { message: `${req.step.title}: tick what is done (space to tick, enter to submit)`, choices: req.items.map((item, i) => ({ name: item, value: i })) },
+            ctx(io),
+          );
+          req.items.forEach((_, i) => session.tick(req.step.id, i, ticked.includes(i)));
+          if (ticked.length === req.items.length) return { kind: 'done' };
+          const next = await select(
+            {
+              message: `${req.items.length - ticked.length} item(s) not ticked.`,
+              choices: [
+                { name: 'Tick the rest', value: 'again' },
+                { name: 'Skip the checklist (give a reason)', value: 'skip' },
+                { name: 'Quit (the run can be resumed)', value: 'quit' },
+              ],
+            },
+            ctx(io),
+          );
+          if (next === 'skip') return { kind: 'skip', reason: await reason('Skip') };
+          if (next === 'quit') return { kind: 'quit' };
+        }
+      }
+      case 'ask': {
+        if (req.error) write(`   ${req.error}\n`);
+        const message = `${req.input.description ?? req.input.name}${req.input.pattern ? ` (${req.input.pattern})` : ''}:`;
+        const value = req.input.secret ? await password({ message, mask: '*' }, ctx(io)) : await input({ message }, ctx(io));
+        return { kind: 'value', value };
+      }
+      case 'decide': {
+        write(`\n   !! ${req.unknown ? 'UNKNOWN OUTCOME' : 'FAILED'}: ${req.step.id}: ${req.failure}\n`);
+        const choice = await select({ message: 'What now?', choices: req.options.map((o) => ({ name: DECISION_LABEL[o], value: o })) }, ctx(io));
+        switch (choice) {
+          case 'retry':
+            return { kind: 'retry' };
+          case 'skip':
+            return { kind: 'skip', reason: await reason('Skip') };
+          case 'override':
+            return { kind: 'override', reason: await reason('Override') };
+          case 'mark-done':
+            return { kind: 'mark-done', reason: await reason('Mark done') };
+          case 'rollback':
+            return { kind: 'rollback' };
+          default:
+            return { kind: 'quit' };
+        }
+      }
+    }
+  };
+
+  return {
+    async request(req, session) {
+      try {
+        return await ask(req, session);
+      } catch (e) {
+        if (isExit(e)) return { kind: 'quit' };
+        throw e;
+      }
+    },
+  };
+}
+
+/** Ask for inputs that have no value, before anything else is drawn. Returns undefined if the operator quit. */
+export async function askMissingInputs(
+  names: readonly string[],
+  specs: Readonly<Record<string, { description?: string | undefined; secret?: boolean | undefined; pattern?: string | undefined }>>,
+  io: PromptIO = {},
+): Promise<Record<string, string> | undefined> {
+  const out: Record<string, string> = {};
+  try {
+    for (const name of names) {
+      const spec = specs[name] ?? {};
+      const re = spec.pattern ? new RegExp(`^(?:${spec.pattern})$`) : undefined;
+      const validate = (v: string) => (re && !re.test(v) ? `must match ${spec.pattern}` : v === '' ? 'a value is required' : true);
+      const message = `${name}${spec.description ? `: ${spec.description}` : ''}`;
+      out[name] = spec.secret ? await password({ message, mask: '*', validate }, ctx(io)) : await input({ message, validate }, ctx(io));
+    }
+  } catch (e) {
+    if (isExit(e)) return undefined;
+    throw e;
+  }
+  return out;
+}

@@ -1,0 +1,201 @@
+/**
+ * One run, wired to the real world: adapters, transcript, the interface that fits the terminal,
+ * signals. Shared by run, resume and drill.
+ */
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { autoOperator } from '../core/auto-operator.js';
+import { parseDatabaseUrl } from '../core/conn.js';
+import type { Environment, Mode, Recorded, RunOutcome, TargetInfo } from '../core/events.js';
+import { buildPlan, type PlanTarget } from '../core/plan.js';
+import type { Journal, MigrationsPort, Operator, OperatorAnswer, OperatorRequest, Session, ShellPort } from '../core/ports.js';
+import { Redactor } from '../core/redact.js';
+import type { LoadedRunbook } from '../core/runbook.js';
+import { Run } from '../core/runner.js';
+import { systemClock } from '../adapters/clock.js';
+import { FileJournal } from '../adapters/journal.js';
+import { PgDatabases } from '../adapters/postgres.js';
+import { ExecaShell } from '../adapters/shell.js';
+import { plainPrinter } from '../ui/plain-printer.js';
+import { VERSION } from '../version.js';
+
+export type Interface = 'ink' | 'plain' | 'auto';
+
+export interface SessionOptions {
+  loaded: LoadedRunbook;
+  mode: Mode;
+  values: Record<string, string>;
+  databaseUrls: Record<string, string>;
+  /** Environment shown for each database (drills show every target as rehearsal). */
+  environmentOverride?: Environment;
+  ui: Interface;
+  confirmTarget: string | undefined;
+  operatorName: string;
+  transcriptDir: string;
+  cwd: string;
+  baseEnv: NodeJS.ProcessEnv;
+  /** Extra environment for commands (drills put the stand-ins first on PATH). */
+  extraEnv?: Record<string, string>;
+  extraSecrets?: string[];
+  migrations?: MigrationsPort;
+  shell?: ShellPort;
+  /** Resume: the transcript's events so far, and the journal to continue. */
+  resume?: { events: Recorded[]; journal: FileJournal; note: { from: string; recovered?: string; runbookChanged?: { was: string; now: string } } };
+  /** Called once the run is over, before the database connections close (drills score here). */
+  afterRun?: (run: Run, outcome: RunOutcome) => Promise<void>;
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+}
+
+export function operatorName(flag: string | undefined): string {
+  if (flag?.trim()) return flag.trim();
+  try {
+    const name = execFileSync('git', ['config', 'user.name'], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    if (name) return name;
+  } catch {
+    // no git, or no name configured
+  }
+  return process.env.USER || process.env.USERNAME || os.userInfo().username || 'unknown';
+}
+
+export function pickInterface(opts: { auto?: boolean; plain?: boolean }, env: NodeJS.ProcessEnv = process.env): Interface {
+  if (opts.auto) return 'auto';
+  if (opts.plain) return 'plain';
+  if (!process.stdin.isTTY || !process.stdout.isTTY) return 'plain';
+  if (env.CI && env.CI !== 'false' && env.CI !== '0') return 'plain';
+  if (env.TERM === 'dumb') return 'plain';
+  return 'ink';
+}
+
+/** Every secret known before the run: passwords in the URLs, PGPASSWORD, secret inputs. */
+export function collectSecrets(opts: Pick<SessionOptions, 'loaded' | 'values' | 'databaseUrls' | 'baseEnv' | 'extraSecrets'>): Redactor {
+  const r = new Redactor();
+  for (const url of Object.values(opts.databaseUrls)) r.add(parseDatabaseUrl(url)?.password);
+  r.add(opts.baseEnv.PGPASSWORD);
+  for (const [name, spec] of Object.entries(opts.loaded.runbook.inputs ?? {})) if (spec.secret) r.add(opts.values[name]);
+  for (const s of opts.extraSecrets ?? []) r.add(s);
+  return r;
+}
+
+function exitCodeOf(outcome: RunOutcome): number {
+  return outcome === 'completed' ? 0 : outcome === 'aborted' ? 130 : 1;
+}
+
+/**
+ * Wraps an operator so that Ctrl-C, SIGTERM or SIGHUP end the run cleanly: the step in progress
+ * is cancelled, and the next thing the run asks is answered "quit".
+ */
+class Interruptible implements Operator {
+  interrupted = false;
+  private wake: (() => void) | undefined;
+  constructor(public inner: Operator) {}
+  interrupt(): void {
+    this.interrupted = true;
+    this.wake?.();
+  }
+  async request(req: OperatorRequest, session: Session): Promise<OperatorAnswer> {
+    if (this.interrupted) return { kind: 'quit' };
+    const stop = new Promise<OperatorAnswer>((resolve) => {
+      this.wake = () => resolve({ kind: 'quit' });
+    });
+    try {
+      return await Promise.race([this.inner.request(req, session), stop]);
+    } finally {
+      this.wake = undefined;
+    }
+  }
+}
+
+export async function runSession(opts: SessionOptions): Promise<number> {
+  const out = opts.stdout ?? process.stdout;
+  const err = opts.stderr ?? process.stderr;
+  const { runbook } = opts.loaded;
+  const redactor = collectSecrets(opts);
+  const db = new PgDatabases(opts.databaseUrls);
+
+  // Targets: what the banner shows and the transcript pins. Nothing here can fail the run.
+  const targets: TargetInfo[] = [];
+  const planTargets: Record<string, PlanTarget> = {};
+  for (const [name, spec] of Object.entries(runbook.databases ?? {})) {
+    const url = opts.databaseUrls[name]!;
+    const parts = parseDatabaseUrl(url)!;
+    const environment = opts.environmentOverride ?? spec.environment;
+    const facts = await db.inspect(name);
+    targets.push({ name, environment, url: redactor.redact(parts.redacted), host: parts.host, port: parts.port, database: parts.database, user: parts.user, ...facts });
+    planTargets[name] = { environment, databaseName: parts.database };
+  }
+
+  const plan = buildPlan(runbook, opts.mode, planTargets);
+  const journal: Journal = opts.resume?.journal ?? FileJournal.create(opts.transcriptDir, runbook.id, new Date());
+  const write = (s: string) => void out.write(s);
+
+  const values = { ...opts.values };
+  let inner: Operator;
+  if (opts.ui === 'auto') inner = autoOperator({ confirmTarget: opts.confirmTarget, values });
+  else if (opts.ui === 'plain') inner = (await import('../adapters/prompts.js')).plainOperator({}, write);
+  else inner = { request: async () => ({ kind: 'quit' }) }; // replaced by the Ink app below
+  const operator = new Interruptible(inner);
+
+  const databaseEnv: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(runbook.databases ?? {})) if ('env' in spec.url) databaseEnv[spec.url.env] = opts.databaseUrls[name]!;
+
+  const run = new Run(
+    plan,
+    {
+      runbook,
+      runbookPath: opts.loaded.path,
+      runbookHash: opts.loaded.hash,
+      drillbookVersion: VERSION,
+      mode: opts.mode,
+      operatorName: opts.operatorName,
+      host: os.hostname(),
+      cwd: opts.cwd,
+      values,
+      databaseEnv: { ...databaseEnv, ...(opts.extraEnv ?? {}) },
+      baseEnv: opts.baseEnv,
+      targets,
+      secretInputs: new Set(Object.entries(runbook.inputs ?? {}).filter(([, s]) => s.secret).map(([n]) => n)),
+    },
+    { shell: opts.shell ?? new ExecaShell(), db, ...(opts.migrations ? { migrations: opts.migrations } : {}), clock: systemClock, journal, operator, redactor },
+    opts.resume?.events ?? [],
+  );
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signal === 'SIGINT' && !operator.interrupted) {
+      err.write('\ndrillbook: interrupted: stopping the step in progress; the run can be resumed (drillbook resume).\n');
+    }
+    operator.interrupt();
+    run.cancel();
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
+
+  let outcome: RunOutcome;
+  try {
+    if (opts.resume) {
+      run.record({ type: 'run.resumed', operator: opts.operatorName, ...opts.resume.note });
+    }
+    if (opts.ui === 'ink') {
+      const { runInk } = await import('../ui/ink-app.js');
+      outcome = await runInk(run, (ink) => {
+        operator.inner = ink;
+      }, () => operator.interrupt());
+    } else {
+      run.subscribe(plainPrinter(plan, write, journal.path ? path.relative(process.cwd(), journal.path) || journal.path : undefined));
+      outcome = await run.execute();
+    }
+    await opts.afterRun?.(run, outcome);
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+    await db.close();
+    journal.close();
+  }
+
+  const { writeReportFor } = await import('./report-file.js');
+  const report = journal.path ? writeReportFor(journal.path, err) : undefined;
+  const rel = (p: string) => path.relative(process.cwd(), p) || p;
+  out.write(`\nRun ${outcome}. Transcript: ${journal.path ? rel(journal.path) : '(none)'}${report ? `  Report: ${rel(report)}` : ''}\n`);
+  if (outcome === 'aborted' && journal.path) out.write(`Continue it with: drillbook resume ${rel(journal.path)}\n`);
+  return exitCodeOf(outcome);
+}

@@ -1,0 +1,27 @@
+/** Reading a transcript file: its events, whether its chain holds, and a torn last line if a crash left one. */
+import { readFileSync } from 'node:fs';
+import { verifyChain, type ChainCheck } from '../core/chain.js';
+import { DrillbookError } from '../core/errors.js';
+
+export interface TranscriptRead {
+  path: string;
+  lines: string[];
+  chain: ChainCheck;
+  /** The last line, when it is incomplete (no newline at the end of the file): a write cut short. */
+  torn: string | undefined;
+}
+
+export function readTranscript(file: string): TranscriptRead {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new DrillbookError(`cannot read transcript ${file}: ${code === 'ENOENT' ? 'no such file' : code}`, { exitCode: 2 });
+  }
+  const parts = text.split('\n');
+  const tail = parts.pop() ?? '';
+  const lines = parts.filter((l, i) => l !== '' || i < parts.length - 1);
+  const torn = tail === '' ? undefined : tail;
+  return { path: file, lines, chain: verifyChain(lines), torn };
+}

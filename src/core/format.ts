@@ -1,0 +1,55 @@
+/**
+ * One formatter per event kind: a line for plain mode and the report's timeline. A new event kind
+ * without a formatter is a compile error.
+ */
+import type { RunEvent } from './events.js';
+
+type Formatters = { [K in RunEvent['type']]: (e: Extract<RunEvent, { type: K }>) => string | undefined };
+
+function table(result: { columns: string[]; rows: Array<Array<string | null>>; rowCount: number } | undefined, max = 10): string {
+  if (!result) return '';
+  if (result.columns.length === 0) return '';
+  const rows = result.rows.slice(0, max).map((r) => r.map((v) => (v === null ? 'NULL' : v)));
+  const widths = result.columns.map((c, i) => Math.min(40, Math.max(c.length, ...rows.map((r) => (r[i] ?? '').length))));
+  const cell = (v: string, i: number) => (v.length > 40 ? `${v.slice(0, 39)}…` : v).padEnd(widths[i]!);
+  const lines = [result.columns.map(cell).join(' | '), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.map((r) => r.map(cell).join(' | '))];
+  if (result.rowCount > rows.length) lines.push(`(${result.rowCount} rows, ${rows.length} shown)`);
+  else lines.push(`(${result.rowCount} row${result.rowCount === 1 ? '' : 's'})`);
+  return lines.join('\n');
+}
+
+export { table as formatTable };
+
+const FORMATTERS: Formatters = {
+  'run.started': (e) => `run of ${e.runbook.id} v${e.runbook.version} started by ${e.operator} on ${e.host} (${e.mode})`,
+  'run.resumed': (e) => `run resumed by ${e.operator}${e.recovered ? `; ${e.recovered}` : ''}${e.runbookChanged ? '; the runbook file changed since the run started' : ''}`,
+  'input.set': (e) => `input ${e.name} = ${e.value}`,
+  'step.started': (e) => `started${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`,
+  'checklist.ticked': (e) => `${e.checked ? 'ticked' : 'unticked'}: ${e.text}`,
+  confirmation: (e) => (e.matched ? `target confirmed: typed "${e.typed}"` : `confirmation did not match: typed "${e.typed}", target is "${e.target}"; nothing ran`),
+  'command.started': (e) => `$ ${e.command}`,
+  'command.output': () => undefined,
+  'command.exited': (e) =>
+    e.timedOut ? `command timed out after ${(e.durationMs / 1000).toFixed(1)}s and was killed`
+      : e.cancelled ? 'command cancelled'
+        : e.signal ? `command killed by ${e.signal}` : `command exited ${e.exitCode} after ${(e.durationMs / 1000).toFixed(1)}s`,
+  'check.result': (e) => `check on ${e.database}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}: ${e.pass ? 'PASS' : 'FAIL'}${e.pass ? '' : ` (${e.failures.join('; ')})`}`,
+  'sql.result': (e) => (e.error ? `sql on ${e.database} failed: ${e.error}` : `sql on ${e.database}: ${e.rowCount ?? 0} row(s) affected, committed`),
+  'migrations.result': (e) => `${e.tool} migrations on ${e.database}: ${e.summary}${e.written?.length ? `; wrote ${e.written.join(', ')}` : ''}`,
+  'step.dry-run': (e) => `[dry run] not executed: ${e.would.split('\n')[0]}${e.would.includes('\n') ? ' …' : ''}`,
+  'step.finished': (e) => (e.outcome === 'passed' ? 'passed' : `FAILED: ${e.reason ?? ''}`),
+  'step.skipped': (e) => `skipped: ${e.reason}`,
+  'step.retry': () => 'retry',
+  'step.override': (e) => `failure overridden: ${e.reason}`,
+  'step.marked-done': (e) => `marked done by the operator: ${e.reason}`,
+  note: (e) => `note: ${e.text}`,
+  milestone: (e) => `milestone: ${e.name} at ${e.at}`,
+  'rollback.started': (e) => `ROLLBACK started (${e.reason}): ${e.steps.join(', ') || 'nothing to undo'}`,
+  'rollback.finished': (e) => `rollback finished: ${e.summary}`,
+  'run.finished': (e) => `run ${e.outcome}${e.reason ? `: ${e.reason}` : ''}`,
+};
+
+export function formatEvent(e: RunEvent): string | undefined {
+  const f = FORMATTERS[e.type] as (e: RunEvent) => string | undefined;
+  return f(e);
+}

@@ -1,0 +1,279 @@
+/**
+ * The full-screen run: renders the engine's state and the request it waits on, and turns keys
+ * (through the pure keymap) into answers and session actions. No run logic lives here.
+ */
+import { Box, Text, useInput } from 'ink';
+import { useState, useSyncExternalStore } from 'react';
+import { nextEffect } from '../core/machine.js';
+import type { OperatorAnswer, OperatorRequest } from '../core/ports.js';
+import type { Run } from '../core/runner.js';
+import { Banner } from './banner.js';
+import { keyToAction, type Screen } from './keymap.js';
+import { AskPanel, ConfirmPanel, DecidePanel, GoPanel, HelpOverlay, MilestoneOverlay, TextOverlay, YesNoOverlay } from './panels.js';
+import { PhaseList } from './phase-list.js';
+import { StepView } from './step-view.js';
+import { useColor } from './theme.js';
+
+/** Connects the engine's operator requests to the screen. */
+export class InkBridge {
+  private pendingValue: { req: OperatorRequest; resolve: (a: OperatorAnswer) => void } | undefined;
+  private readonly listeners = new Set<() => void>();
+  private version = 0;
+
+  request = (req: OperatorRequest): Promise<OperatorAnswer> =>
+    new Promise((resolve) => {
+      this.pendingValue = { req, resolve };
+      this.bump();
+    });
+
+  get pending(): OperatorRequest | undefined {
+    return this.pendingValue?.req;
+  }
+
+  answer(a: OperatorAnswer): void {
+    const p = this.pendingValue;
+    this.pendingValue = undefined;
+    this.bump();
+    p?.resolve(a);
+  }
+
+  bump = (): void => {
+    this.version++;
+    for (const l of this.listeners) l();
+  };
+
+  subscribe = (l: () => void): (() => void) => {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  };
+
+  snapshot = (): number => this.version;
+}
+
+type Overlay =
+  | { kind: 'none' }
+  | { kind: 'note' }
+  | { kind: 'reason'; for: 'skip' | 'override' | 'mark-done' }
+  | { kind: 'quit' }
+  | { kind: 'rollback' }
+  | { kind: 'help' }
+  | { kind: 'milestone' };
+
+const REASON_TITLE = { skip: 'Why skip this step?', override: 'Why count this failed check as passed?', 'mark-done': 'Why mark this step done?' } as const;
+
+export function App({ run, bridge, interrupt, now }: { run: Run; bridge: InkBridge; interrupt: () => void; now?: () => number }) {
+  const c = useColor();
+  useSyncExternalStore(bridge.subscribe, bridge.snapshot);
+  const state = run.state;
+  const pending = bridge.pending;
+  const [overlay, setOverlay] = useState<Overlay>({ kind: 'none' });
+  const [typed, setTyped] = useState('');
+  const [cursor, setCursor] = useState(0);
+  const [message, setMessage] = useState<string | undefined>();
+
+  const effect = nextEffect(state);
+  const step = 'step' in effect ? effect.step : undefined;
+  const st = step ? state.steps[step.id] : undefined;
+  const finished = state.status === 'finished';
+
+  const screen: Screen =
+    overlay.kind === 'note' || overlay.kind === 'reason' ? { kind: 'overlay-text' }
+      : overlay.kind === 'quit' || overlay.kind === 'rollback' ? { kind: 'overlay-quit' }
+        : overlay.kind === 'help' ? { kind: 'overlay-help' }
+          : overlay.kind === 'milestone' ? { kind: 'overlay-milestone' }
+            : finished ? { kind: 'finished' }
+              : pending?.kind === 'go' ? { kind: 'go' }
+                : pending?.kind === 'confirm' ? { kind: 'confirm' }
+                  : pending?.kind === 'ask' ? { kind: 'ask' }
+                    : pending?.kind === 'checklist' ? { kind: 'checklist', items: pending.items.length }
+                      : pending?.kind === 'decide' ? { kind: 'decide', options: pending.options }
+                        : { kind: 'busy' };
+
+  const close = () => {
+    setOverlay({ kind: 'none' });
+    setTyped('');
+  };
+
+  useInput((input, key) => {
+    let action = keyToAction(screen, input, key);
+    let text = typed;
+    if (action.type === 'type-submit') {
+      text = typed + action.text;
+      action = { type: 'submit' };
+    }
+    if (action.type !== 'none') setMessage(undefined);
+    switch (action.type) {
+      case 'none':
+        return;
+      case 'interrupt':
+        run.cancel();
+        setMessage('stopping…');
+        return;
+      case 'type':
+        setTyped((t) => t + input.replace(/[\r\n]/g, ''));
+        return;
+      case 'erase':
+        setTyped((t) => t.slice(0, -1));
+        return;
+      case 'help':
+        setOverlay({ kind: 'help' });
+        return;
+      case 'note':
+        setTyped('');
+        setOverlay({ kind: 'note' });
+        return;
+      case 'milestone':
+        setOverlay({ kind: 'milestone' });
+        return;
+      case 'milestone-pick':
+        run.milestone(action.name);
+        setMessage(`milestone recorded: ${action.name}`);
+        close();
+        return;
+      case 'quit-ask':
+        setOverlay({ kind: 'quit' });
+        return;
+      case 'quit-yes':
+        close();
+        if (overlay.kind === 'rollback') {
+          bridge.answer({ kind: 'rollback' });
+          return;
+        }
+        if (bridge.pending) bridge.answer({ kind: 'quit' });
+        else interrupt();
+        return;
+      case 'cancel':
+        if (screen.kind === 'confirm') {
+          bridge.answer({ kind: 'typed', text: '' });
+          setTyped('');
+          return;
+        }
+        close();
+        return;
+      case 'submit':
+        if (overlay.kind === 'note') {
+          if (text.trim()) {
+            run.note(text);
+            setMessage('note recorded');
+          }
+          close();
+          return;
+        }
+        if (overlay.kind === 'reason') {
+          if (!text.trim()) {
+            setMessage('a reason is required: it goes into the transcript');
+            return;
+          }
+          const reason = text.trim();
+          close();
+          bridge.answer(overlay.for === 'skip' ? { kind: 'skip', reason } : overlay.for === 'override' ? { kind: 'override', reason } : { kind: 'mark-done', reason });
+          return;
+        }
+        if (pending?.kind === 'confirm') {
+          setTyped('');
+          bridge.answer({ kind: 'typed', text });
+          return;
+        }
+        if (pending?.kind === 'ask') {
+          setTyped('');
+          bridge.answer({ kind: 'value', value: text });
+          return;
+        }
+        if (pending?.kind === 'checklist' && st) {
+          if (st.ticks.every(Boolean)) {
+            setCursor(0);
+            bridge.answer({ kind: 'done' });
+          } else setMessage('tick every item (Space), or s to skip the checklist with a reason');
+        }
+        return;
+      case 'go':
+        bridge.answer({ kind: 'go' });
+        return;
+      case 'move':
+        setCursor((n) => {
+          const size = screen.kind === 'checklist' ? screen.items : screen.kind === 'decide' ? screen.options.length : 1;
+          return Math.max(0, Math.min(size - 1, n + action.by));
+        });
+        return;
+      case 'toggle':
+        if (pending?.kind === 'checklist' && st) run.tick(pending.step.id, cursor, !st.ticks[cursor]);
+        return;
+      case 'skip':
+        setTyped('');
+        setOverlay({ kind: 'reason', for: 'skip' });
+        return;
+      case 'rollback':
+        if (run.plan.rollbackSteps.length === 0 || state.status === 'rolling-back') {
+          setMessage('no rollback available here');
+          return;
+        }
+        setOverlay({ kind: 'rollback' });
+        return;
+      case 'rerun':
+        if (pending?.kind === 'decide' && pending.options.includes('retry')) {
+          setCursor(0);
+          bridge.answer({ kind: 'retry' });
+        }
+        return;
+      case 'choose':
+      case 'choose-selected': {
+        if (pending?.kind !== 'decide') return;
+        const option = action.type === 'choose' ? action.option : pending.options[cursor];
+        setCursor(0);
+        if (option === 'skip' || option === 'override' || option === 'mark-done') {
+          setTyped('');
+          setOverlay({ kind: 'reason', for: option });
+          return;
+        }
+        if (option === 'quit') {
+          setOverlay({ kind: 'quit' });
+          return;
+        }
+        if (option === 'rollback') bridge.answer({ kind: 'rollback' });
+        if (option === 'retry') bridge.answer({ kind: 'retry' });
+        return;
+      }
+    }
+  });
+
+  return (
+    <Box flexDirection="column">
+      <Banner
+        title={run.ctx.runbook.title}
+        mode={run.ctx.mode}
+        targets={state.targets}
+        startedAt={state.startedAt}
+        operator={state.operator}
+        rollingBack={state.status === 'rolling-back'}
+        {...(now ? { now } : {})}
+      />
+      <Box>
+        <PhaseList state={state} current={step?.id} />
+        <Box flexDirection="column" flexGrow={1}>
+          {step && st ? <StepView step={step} st={st} preview={run.preview(step)} cursor={cursor} busy={screen.kind === 'busy'} /> : null}
+          {finished ? (
+            <Text bold color={c(state.outcome === 'completed' ? 'green' : 'red')}>
+              Run {state.outcome}
+              {state.finishReason ? `: ${state.finishReason}` : ''}
+            </Text>
+          ) : null}
+          {pending?.kind === 'go' && overlay.kind === 'none' ? <GoPanel req={pending} /> : null}
+          {pending?.kind === 'confirm' ? <ConfirmPanel req={pending} typed={typed} /> : null}
+          {pending?.kind === 'ask' ? <AskPanel req={pending} typed={typed} /> : null}
+          {pending?.kind === 'decide' && overlay.kind === 'none' ? <DecidePanel req={pending} cursor={cursor} /> : null}
+          {pending?.kind === 'checklist' && overlay.kind === 'none' ? (
+            <Text bold color={c('cyan')}>Space: tick · ↑/↓: move · Enter: continue when all are ticked · s: skip · n: note · q: quit</Text>
+          ) : null}
+        </Box>
+      </Box>
+      {overlay.kind === 'note' ? <TextOverlay title="Note for the transcript:" typed={typed} /> : null}
+      {overlay.kind === 'reason' ? <TextOverlay title={REASON_TITLE[overlay.for]} typed={typed} /> : null}
+      {overlay.kind === 'quit' ? <YesNoOverlay text="Quit now? The run stops here and can be resumed with drillbook resume." /> : null}
+      {overlay.kind === 'rollback' ? <YesNoOverlay text="Start rollback now? Each rollback step still asks before it runs." /> : null}
+      {overlay.kind === 'help' ? <HelpOverlay /> : null}
+      {overlay.kind === 'milestone' ? <MilestoneOverlay /> : null}
+      {message ? <Text color={c('yellow')}>{message}</Text> : null}
+      {state.notes.length ? <Text dimColor>last note: {state.notes[state.notes.length - 1]!.text}</Text> : null}
+    </Box>
+  );
+}

@@ -1,0 +1,54 @@
+/** The permanent banner: what the run is pointed at, in words (colour only helps), never a password. */
+import { Box, Text } from 'ink';
+import { useEffect, useState } from 'react';
+import type { Mode, TargetInfo } from '../core/events.js';
+import { useColor } from './theme.js';
+
+const ENV_WORD: Record<string, string> = { production: 'PRODUCTION', staging: 'STAGING', development: 'DEVELOPMENT', rehearsal: 'REHEARSAL' };
+const ENV_COLOR: Record<string, string> = { production: 'red', staging: 'yellow', development: 'green', rehearsal: 'blue' };
+
+export function Elapsed({ since, now }: { since: string | undefined; now?: () => number }) {
+  const clock = now ?? Date.now;
+  const [t, setT] = useState(clock());
+  useEffect(() => {
+    const timer = setInterval(() => setT(clock()), 1000);
+    return () => clearInterval(timer);
+  }, [clock]);
+  if (!since) return <Text>00:00</Text>;
+  const s = Math.max(0, Math.floor((t - Date.parse(since)) / 1000));
+  const hh = Math.floor(s / 3600);
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, '0');
+  const ss = String(s % 60).padStart(2, '0');
+  return <Text>{hh ? `${hh}:` : ''}{mm}:{ss}</Text>;
+}
+
+export function Banner(props: { title: string; mode: Mode; targets: TargetInfo[]; startedAt: string | undefined; operator: string | undefined; rollingBack: boolean; now?: () => number }) {
+  const c = useColor();
+  const modeWord = props.mode === 'rehearsal' ? 'REHEARSAL' : props.mode === 'dry-run' ? 'DRY RUN (read-only checks only)' : 'INCIDENT';
+  return (
+    <Box flexDirection="column" borderStyle="single" paddingX={1}>
+      <Box justifyContent="space-between">
+        <Text bold>
+          drillbook · {props.title} · <Text color={c(props.mode === 'incident' ? 'red' : 'blue')}>{modeWord}</Text>
+          {props.rollingBack ? <Text color={c('magenta')}> · ROLLING BACK</Text> : null}
+        </Text>
+        <Text>
+          {props.operator ? `${props.operator} · ` : ''}
+          <Elapsed since={props.startedAt} {...(props.now ? { now: props.now } : {})} />
+        </Text>
+      </Box>
+      {props.targets.length === 0 ? <Text>no database target</Text> : null}
+      {props.targets.map((t) => (
+        <Text key={t.name}>
+          <Text bold inverse={Boolean(c('x'))} color={c(ENV_COLOR[t.environment] ?? 'white')}>
+            {` ${ENV_WORD[t.environment] ?? t.environment} `}
+          </Text>
+          {` ${t.name}: ${t.user ? `${t.user}@` : ''}${t.host}:${t.port}/${t.database}`}
+          {t.serverVersion ? ` · PostgreSQL ${t.serverVersion}` : ''}
+          {t.inRecovery ? ' · REPLICA' : ''}
+          {t.unreachable ? <Text color={c('red')}> · UNREACHABLE</Text> : null}
+        </Text>
+      ))}
+    </Box>
+  );
+}

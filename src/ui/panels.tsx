@@ -1,0 +1,126 @@
+/** What the run is waiting for: go-ahead, typed confirmation, a value, a decision; and the overlays. */
+import { Box, Text } from 'ink';
+import type { DecisionOption } from '../core/machine.js';
+import type { OperatorRequest } from '../core/ports.js';
+import { useColor } from './theme.js';
+
+export const DECISION_TEXT: Record<DecisionOption, [string, string]> = {
+  retry: ['r', 'retry the step'],
+  skip: ['s', 'skip it (with a reason)'],
+  override: ['o', 'count the check as passed (with a reason)'],
+  'mark-done': ['m', 'mark done: it did take effect (with a reason)'],
+  rollback: ['b', 'start rollback'],
+  quit: ['q', 'quit (the run can be resumed)'],
+};
+
+export function GoPanel({ req }: { req: Extract<OperatorRequest, { kind: 'go' }> }) {
+  const c = useColor();
+  return (
+    <Box flexDirection="column" marginTop={1}>
+      {req.note ? <Text color={c('yellow')}>{req.note}</Text> : null}
+      {req.rollback ? <Text dimColor>rollback: {req.rollback}</Text> : null}
+      <Text bold color={c('cyan')}>
+        {req.dryRun ? 'Enter: continue (dry run: nothing runs)' : 'Enter: run it'} · s: skip · n: note · b: rollback · q: quit · ?: help
+      </Text>
+    </Box>
+  );
+}
+
+export function ConfirmPanel({ req, typed }: { req: Extract<OperatorRequest, { kind: 'confirm' }>; typed: string }) {
+  const c = useColor();
+  return (
+    <Box flexDirection="column" borderStyle="double" borderColor={c('red')} paddingX={1} marginTop={1}>
+      <Text bold color={c('red')}>
+        {req.step.effect.toUpperCase()} step on "{req.word}": confirm the target
+      </Text>
+      <Text>It will run exactly:</Text>
+      <Text color={c('cyan')}>{req.preview}</Text>
+      <Text>rollback: {req.rollback ?? 'none declared'}</Text>
+      <Text>latest backup: {req.backup ?? 'none taken in this run'}</Text>
+      <Text>
+        Type the database name <Text bold>{req.word}</Text> and press Enter (Esc cancels):{' '}
+        <Text inverse>{typed || ' '}</Text>
+      </Text>
+    </Box>
+  );
+}
+
+export function AskPanel({ req, typed }: { req: Extract<OperatorRequest, { kind: 'ask' }>; typed: string }) {
+  const c = useColor();
+  const shown = req.input.secret ? '*'.repeat(typed.length) : typed;
+  return (
+    <Box flexDirection="column" marginTop={1}>
+      {req.error ? <Text color={c('red')}>{req.error}</Text> : null}
+      <Text>
+        {req.input.description ?? req.input.name}
+        {req.input.pattern ? <Text dimColor> ({req.input.pattern})</Text> : null}: <Text inverse>{shown || ' '}</Text>
+      </Text>
+      <Text dimColor>Enter to submit{req.input.secret ? ' · the value is hidden and never recorded' : ''}</Text>
+    </Box>
+  );
+}
+
+export function DecidePanel({ req, cursor }: { req: Extract<OperatorRequest, { kind: 'decide' }>; cursor: number }) {
+  const c = useColor();
+  return (
+    <Box flexDirection="column" borderStyle="single" borderColor={c(req.unknown ? 'yellow' : 'red')} paddingX={1} marginTop={1}>
+      <Text bold color={c(req.unknown ? 'yellow' : 'red')}>
+        {req.unknown ? 'UNKNOWN OUTCOME' : 'FAILED'}: {req.failure}
+      </Text>
+      {req.options.map((o, i) => (
+        <Text key={o} inverse={i === cursor}>
+          {i === cursor ? '❯' : ' '} {DECISION_TEXT[o][0]}: {DECISION_TEXT[o][1]}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+export function TextOverlay({ title, typed }: { title: string; typed: string }) {
+  return (
+    <Box borderStyle="round" paddingX={1} flexDirection="column">
+      <Text bold>{title}</Text>
+      <Text>
+        <Text inverse>{typed || ' '}</Text>
+      </Text>
+      <Text dimColor>Enter to save · Esc to cancel</Text>
+    </Box>
+  );
+}
+
+export function YesNoOverlay({ text }: { text: string }) {
+  const c = useColor();
+  return (
+    <Box borderStyle="round" borderColor={c('yellow')} paddingX={1}>
+      <Text bold>{text} (y/N)</Text>
+    </Box>
+  );
+}
+
+export function MilestoneOverlay() {
+  return (
+    <Box borderStyle="round" paddingX={1} flexDirection="column">
+      <Text bold>Mark a milestone, now:</Text>
+      <Text>m: mitigated (users are no longer hurt) · r: resolved (fully fixed) · Esc: cancel</Text>
+    </Box>
+  );
+}
+
+export function HelpOverlay() {
+  return (
+    <Box borderStyle="round" paddingX={1} flexDirection="column">
+      <Text bold>Keys</Text>
+      <Text>Enter       act: run the step, submit, continue</Text>
+      <Text>↑/↓ or j/k  move (checklists, menus)</Text>
+      <Text>Space       tick a checklist item (each tick is recorded)</Text>
+      <Text>s           skip the step (asks a reason)</Text>
+      <Text>r           re-run a failed check or step</Text>
+      <Text>b           start rollback</Text>
+      <Text>n           add a note to the transcript</Text>
+      <Text>M           mark a milestone (mitigated, resolved)</Text>
+      <Text>Ctrl-C      stop the running command or check</Text>
+      <Text>q           quit (asks first; the run can be resumed)</Text>
+      <Text>?           this help · any key closes it</Text>
+    </Box>
+  );
+}

@@ -1,0 +1,82 @@
+/**
+ * Plain mode's output: one line per event, no redraws, no colour, nothing but text a screen reader
+ * or a CI log can follow. Everything printed comes from redacted events.
+ */
+import type { Recorded } from '../core/events.js';
+import { formatEvent, formatTable } from '../core/format.js';
+import type { RunState } from '../core/machine.js';
+import type { Plan } from '../core/plan.js';
+
+export interface Printer {
+  (state: RunState, event: Recorded | undefined): void;
+}
+
+const ENV_WORD: Record<string, string> = { production: 'PRODUCTION', staging: 'STAGING', development: 'DEVELOPMENT', rehearsal: 'REHEARSAL' };
+
+export function targetLines(state: RunState): string[] {
+  return state.targets.map((t) => {
+    const facts = [t.serverVersion ? `PostgreSQL ${t.serverVersion}` : undefined, t.inRecovery ? 'REPLICA (read-only)' : undefined, t.unreachable ? `UNREACHABLE: ${t.unreachable}` : undefined].filter(Boolean);
+    return `TARGET ${t.name}: ${ENV_WORD[t.environment] ?? t.environment}  ${t.user ? `${t.user}@` : ''}${t.host}:${t.port}/${t.database}${facts.length ? `  (${facts.join(', ')})` : ''}`;
+  });
+}
+
+export function indent(text: string, prefix = '   '): string {
+  return text.split('\n').map((l) => `${prefix}${l}`).join('\n');
+}
+
+export function plainPrinter(plan: Plan, write: (s: string) => void, transcript?: string): Printer {
+  let lastPhase: string | undefined;
+  let lastStep: string | undefined;
+  const pending: Record<string, string> = {};
+  const flushOutput = (step: string) => {
+    const rest = pending[step];
+    if (rest) write(`${indent(rest, '   | ')}\n`);
+    delete pending[step];
+  };
+  return (state, e) => {
+    if (!e) return;
+    if (e.type === 'run.started') {
+      write(`drillbook ${e.drillbook}: ${e.runbook.title} (${e.runbook.id} v${e.runbook.version})\n`);
+      write(`mode: ${e.mode.toUpperCase()}   operator: ${e.operator}\n`);
+      for (const line of targetLines(state)) write(`${line}\n`);
+      if (transcript) write(`transcript: ${transcript}\n`);
+      return;
+    }
+    if (e.type === 'run.resumed') {
+      write(`${formatEvent(e)}\n`);
+      for (const line of targetLines(state)) write(`${line}\n`);
+      if (transcript) write(`transcript: ${transcript}\n`);
+      return;
+    }
+    const stepId = 'step' in e && typeof e.step === 'string' ? e.step : undefined;
+    const ps = stepId ? plan.steps[stepId] : undefined;
+    if (ps && e.type === 'step.started') {
+      if (ps.phase.id !== lastPhase) {
+        lastPhase = ps.phase.id;
+        const n = plan.phases.findIndex((p) => p.id === ps.phase.id) + 1;
+        write(`\n== Phase ${n}/${plan.phases.length}: ${ps.phase.title} [${ps.phase.kind}]${state.status === 'rolling-back' ? ' (ROLLBACK)' : ''}\n`);
+      }
+      lastStep = ps.id;
+      write(`-- ${ps.id}: ${ps.title}  [${ps.action}, ${ps.effect}${ps.database ? ` on ${ps.database}` : ''}]\n`);
+      if (ps.step.notes) write(`${indent(ps.step.notes.trim())}\n`);
+    }
+    if (e.type === 'command.output') {
+      const text = (pending[e.step] ?? '') + e.text;
+      const cut = text.lastIndexOf('\n');
+      if (cut >= 0) write(`${indent(text.slice(0, cut), '   | ')}\n`);
+      pending[e.step] = text.slice(cut + 1);
+      return;
+    }
+    if (stepId && e.type === 'command.exited') flushOutput(stepId);
+    const line = formatEvent(e);
+    if (line === undefined) return;
+    const prefix = stepId && stepId !== lastStep && e.type !== 'step.started' ? `   [${stepId}] ` : '   ';
+    if (e.type === 'step.started') return;
+    write(`${prefix}${line}\n`);
+    if (e.type === 'check.result' && e.result) write(`${indent(formatTable(e.result))}\n`);
+    if (e.type === 'check.result' && e.error) write(`   error: ${e.error}\n`);
+    if (e.type === 'migrations.result' && e.table.length) {
+      write(`${indent(formatTable({ columns: ['migration', 'state', 'evidence'], rows: e.table.map((r) => [r.name, r.state, r.evidence]), rowCount: e.table.length }, 200))}\n`);
+    }
+  };
+}
