@@ -3,7 +3,7 @@
  * (through the pure keymap) into answers and session actions. No run logic lives here.
  */
 import { Box, Text, useInput } from 'ink';
-import { useState, useSyncExternalStore } from 'react';
+import { useRef, useState, useSyncExternalStore } from 'react';
 import { nextEffect } from '../core/machine.js';
 import type { OperatorAnswer, OperatorRequest } from '../core/ports.js';
 import type { Run } from '../core/runner.js';
@@ -11,7 +11,7 @@ import { Banner } from './banner.js';
 import { keyToAction, type Screen } from './keymap.js';
 import { AskPanel, ConfirmPanel, DecidePanel, GoPanel, HelpOverlay, MilestoneOverlay, TextOverlay, YesNoOverlay } from './panels.js';
 import { PhaseList } from './phase-list.js';
-import { StepView } from './step-view.js';
+import { PreviousStep, StepView } from './step-view.js';
 import { useColor } from './theme.js';
 
 /** Connects the engine's operator requests to the screen. */
@@ -66,28 +66,41 @@ export function App({ run, bridge, interrupt, now }: { run: Run; bridge: InkBrid
   useSyncExternalStore(bridge.subscribe, bridge.snapshot);
   const state = run.state;
   const pending = bridge.pending;
-  const [overlay, setOverlay] = useState<Overlay>({ kind: 'none' });
-  const [typed, setTyped] = useState('');
-  const [cursor, setCursor] = useState(0);
-  const [message, setMessage] = useState<string | undefined>();
+  // UI state lives in a ref: keys that arrive faster than React re-renders must see the latest values.
+  const ui = useRef<{ overlay: Overlay; typed: string; cursor: number; message: string | undefined }>({ overlay: { kind: 'none' }, typed: '', cursor: 0, message: undefined });
+  const [, rerender] = useState(0);
+  const set = (patch: Partial<typeof ui.current>) => {
+    ui.current = { ...ui.current, ...patch };
+    rerender((n) => n + 1);
+  };
+  const setOverlay = (overlay: Overlay) => set({ overlay });
+  const setTyped = (f: string | ((t: string) => string)) => set({ typed: typeof f === 'function' ? f(ui.current.typed) : f });
+  const setCursor = (f: number | ((n: number) => number)) => set({ cursor: typeof f === 'function' ? f(ui.current.cursor) : f });
+  const setMessage = (message: string | undefined) => set({ message });
 
-  const effect = nextEffect(state);
-  const step = 'step' in effect ? effect.step : undefined;
-  const st = step ? state.steps[step.id] : undefined;
-  const finished = state.status === 'finished';
-
-  const screen: Screen =
-    overlay.kind === 'note' || overlay.kind === 'reason' ? { kind: 'overlay-text' }
+  const screenOf = (): Screen => {
+    const overlay = ui.current.overlay;
+    const pending = bridge.pending;
+    return overlay.kind === 'note' || overlay.kind === 'reason' ? { kind: 'overlay-text' }
       : overlay.kind === 'quit' || overlay.kind === 'rollback' ? { kind: 'overlay-quit' }
         : overlay.kind === 'help' ? { kind: 'overlay-help' }
           : overlay.kind === 'milestone' ? { kind: 'overlay-milestone' }
-            : finished ? { kind: 'finished' }
+            : run.state.status === 'finished' ? { kind: 'finished' }
               : pending?.kind === 'go' ? { kind: 'go' }
                 : pending?.kind === 'confirm' ? { kind: 'confirm' }
                   : pending?.kind === 'ask' ? { kind: 'ask' }
                     : pending?.kind === 'checklist' ? { kind: 'checklist', items: pending.items.length }
                       : pending?.kind === 'decide' ? { kind: 'decide', options: pending.options }
                         : { kind: 'busy' };
+  };
+
+  const effect = nextEffect(state);
+  const step = 'step' in effect ? effect.step : undefined;
+  const st = step ? state.steps[step.id] : undefined;
+  const finished = state.status === 'finished';
+  const { overlay, typed, cursor, message } = ui.current;
+  const lastEnded = [...run.events].reverse().find((e) => e.type === 'step.finished' || e.type === 'step.skipped' || e.type === 'step.dry-run');
+  const previous = lastEnded && 'step' in lastEnded && lastEnded.step !== step?.id ? lastEnded.step : undefined;
 
   const close = () => {
     setOverlay({ kind: 'none' });
@@ -95,6 +108,11 @@ export function App({ run, bridge, interrupt, now }: { run: Run; bridge: InkBrid
   };
 
   useInput((input, key) => {
+    const screen = screenOf();
+    const { overlay, typed, cursor } = ui.current;
+    const pending = bridge.pending;
+    const current = nextEffect(run.state);
+    const st = 'step' in current ? run.state.steps[current.step.id] : undefined;
     let action = keyToAction(screen, input, key);
     let text = typed;
     if (action.type === 'type-submit') {
@@ -250,7 +268,8 @@ export function App({ run, bridge, interrupt, now }: { run: Run; bridge: InkBrid
       <Box>
         <PhaseList state={state} current={step?.id} />
         <Box flexDirection="column" flexGrow={1}>
-          {step && st ? <StepView step={step} st={st} preview={run.preview(step)} cursor={cursor} busy={screen.kind === 'busy'} /> : null}
+          {previous ? <PreviousStep run={run} id={previous} /> : null}
+          {step && st ? <StepView step={step} st={st} preview={run.preview(step)} cursor={cursor} busy={screenOf().kind === 'busy'} /> : null}
           {finished ? (
             <Text bold color={c(state.outcome === 'completed' ? 'green' : 'red')}>
               Run {state.outcome}

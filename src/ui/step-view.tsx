@@ -3,6 +3,7 @@ import { Box, Text } from 'ink';
 import { describeExpect } from '../core/expect.js';
 import { formatTable } from '../core/format.js';
 import type { StepState } from '../core/machine.js';
+import type { Run } from '../core/runner.js';
 import type { PlanStep } from '../core/plan.js';
 import { Markdown } from './markdown.js';
 import { STAGE_MARK } from './phase-list.js';
@@ -124,5 +125,29 @@ function MigrationsBody({ preview, st }: { preview: string; st: StepState }) {
       {m ? <Text>{formatTable({ columns: ['migration', 'state', 'evidence'], rows: m.table.map((r) => [r.name, r.state, r.evidence]), rowCount: m.table.length }, 30)}</Text> : null}
       {m ? <Text bold color={c(m.pass ? 'green' : 'red')}>{m.summary}</Text> : null}
     </>
+  );
+}
+
+/** One line on the step that just ended, so its result stays in sight when the next step starts. */
+export function PreviousStep({ run, id }: { run: Run; id: string }) {
+  const c = useColor();
+  const st = run.state.steps[id];
+  if (!st) return null;
+  const exit = st.lastExit;
+  const detail = st.stage === 'skipped' ? `skipped: ${st.reason ?? ''}`
+    : exit ? (exit.timedOut ? 'timed out' : exit.cancelled ? 'cancelled' : exit.signal ? `killed by ${exit.signal}` : `exit ${exit.exitCode} after ${(exit.durationMs / 1000).toFixed(1)}s`)
+      : st.lastCheck ? (st.lastCheck.pass ? 'PASS' : `FAIL: ${st.lastCheck.failures.join('; ')}`)
+        : st.lastSql ? (st.lastSql.error ? `error: ${st.lastSql.error}` : `${st.lastSql.rowCount ?? 0} row(s) affected, committed`)
+          : st.lastMigrations ? st.lastMigrations.summary : st.stage;
+  const lastLines = exit && st.output ? tail(st.output, 2) : [];
+  return (
+    <Box flexDirection="column" marginBottom={1}>
+      <Text dimColor color={c(st.stage === 'passed' ? 'green' : st.stage === 'failed' ? 'red' : 'gray')}>
+        {STAGE_MARK[st.stage]} {id}: {detail}
+      </Text>
+      {lastLines.map((l, i) => (
+        <Text key={i} dimColor wrap="truncate-end">  | {l}</Text>
+      ))}
+    </Box>
   );
 }

@@ -1,6 +1,6 @@
 /** Builds a Run over fake ports, for engine scenarios that need no process or database. */
 import { autoOperator } from '../../src/core/auto-operator.js';
-import type { RunOutcome } from '../../src/core/events.js';
+import type { RunOutcome, TargetInfo } from '../../src/core/events.js';
 import { parseRunbook } from '../../src/core/load.js';
 import { buildPlan, type PlanTarget } from '../../src/core/plan.js';
 import type { CommandRequest, CommandResult, DatabasePort, Operator, QueryOutcome, ShellPort } from '../../src/core/ports.js';
@@ -56,12 +56,13 @@ export function makeRun(yaml: string, opts: {
   environment?: PlanTarget['environment'];
   values?: Record<string, string>;
   secrets?: string[];
+  targets?: TargetInfo[];
 } = {}) {
   const { runbook, problems } = parseRunbook(yaml, 'test.yaml');
   if (!runbook) throw new Error(problems.map((p) => `${p.line}:${p.col} ${p.message}`).join('\n'));
   const mode = opts.mode ?? 'incident';
   const targets: Record<string, PlanTarget> = {};
-  for (const name of Object.keys(runbook.databases ?? {})) targets[name] = { environment: opts.environment ?? 'production', databaseName: `${name}_db` };
+  for (const name of Object.keys(runbook.databases ?? {})) targets[name] = { environment: opts.environment ?? 'production', databaseName: opts.targets?.find((t) => t.name === name)?.database ?? `${name}_db` };
   const plan = buildPlan(runbook, mode, targets);
   const journal = new MemoryJournal();
   const shell = opts.shell ?? new ScriptedShell();
@@ -82,7 +83,7 @@ export function makeRun(yaml: string, opts: {
       values,
       databaseEnv: {},
       baseEnv: {},
-      targets: [],
+      targets: opts.targets ?? [],
       secretInputs: new Set(),
     },
     {
