@@ -63,7 +63,8 @@ function buildProgram(): Command {
     .option('--operator <name>', 'who is at the keyboard (default: git user.name, else $USER)')
     .option('--transcript-dir <dir>', 'where transcripts are written', 'transcripts')
     .option('--resume <transcript>', 'continue the run recorded in this transcript')
-    .option('--allow-changed', 'with --resume: continue even if the runbook file changed since (the change is recorded)');
+    .option('--allow-changed', 'with --resume: continue even if the runbook file changed since (the change is recorded)')
+    .addOption(new Option('--on-unknown <decision>', 'with --resume --auto: what to do with a step whose outcome is unknown after a crash').choices(['rerun', 'mark-done']));
   run.action(async (ref: string | undefined, opts: Record<string, unknown>) => {
     const { runCommand } = await import('./commands/run.js');
     process.exitCode = await runCommand(ref, opts as never);
@@ -81,6 +82,7 @@ function buildProgram(): Command {
     .option('--confirm-target <name>', 'with --auto: the database name destructive steps may run against')
     .option('--operator <name>', 'who is at the keyboard')
     .option('--allow-changed', 'continue even if the runbook file changed since (the change is recorded)')
+    .addOption(new Option('--on-unknown <decision>', 'with --auto: what to do with a step whose outcome is unknown after a crash').choices(['rerun', 'mark-done']))
     .action(async (transcript: string | undefined, opts: Record<string, unknown>) => {
       const { resumeCommand } = await import('./commands/run.js');
       process.exitCode = await resumeCommand(transcript, opts as never);

@@ -31,6 +31,7 @@ export interface SessionOptions {
   environmentOverride?: Environment;
   ui: Interface;
   confirmTarget: string | undefined;
+  onUnknown?: 'rerun' | 'mark-done' | undefined;
   operatorName: string;
   transcriptDir: string;
   cwd: string;
@@ -132,7 +133,7 @@ export async function runSession(opts: SessionOptions): Promise<number> {
 
   const values = { ...opts.values };
   let inner: Operator;
-  if (opts.ui === 'auto') inner = autoOperator({ confirmTarget: opts.confirmTarget, values });
+  if (opts.ui === 'auto') inner = autoOperator({ confirmTarget: opts.confirmTarget, values, onUnknown: opts.onUnknown });
   else if (opts.ui === 'plain') inner = (await import('../adapters/prompts.js')).plainOperator({}, write);
   else inner = { request: async () => ({ kind: 'quit' }) }; // replaced by the Ink app below
   const operator = new Interruptible(inner);

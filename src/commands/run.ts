@@ -20,6 +20,7 @@ export interface RunOptions {
   transcriptDir?: string;
   resume?: string;
   allowChanged?: boolean;
+  onUnknown?: 'rerun' | 'mark-done';
 }
 
 async function fillMissing(missing: string[], loaded: ReturnType<typeof loadRunbookOrThrow>, ui: string, values: Record<string, string>): Promise<void> {
@@ -76,6 +77,7 @@ export function newestUnfinished(dir: string): string | undefined {
 }
 
 export async function resumeCommand(transcript: string | undefined, opts: RunOptions): Promise<number> {
+  if (opts.onUnknown !== undefined && !opts.auto) throw new UsageError('--on-unknown goes with --auto', 'interactively, you decide at the step itself');
   const dir = opts.transcriptDir ?? 'transcripts';
   const file = transcript ?? newestUnfinished(dir);
   if (!file) throw new UsageError(`no unfinished run in ${dir}/`, 'name the transcript: drillbook resume <transcript.jsonl>');
@@ -99,7 +101,7 @@ export async function resumeCommand(transcript: string | undefined, opts: RunOpt
   const started = events.find((e) => e.type === 'run.started');
   if (!started || started.type !== 'run.started') throw new DrillbookError(`${file} has no run.started event: not a drillbook transcript`, { exitCode: 2 });
   const last = [...events].reverse().find((e) => e.type === 'run.finished' || e.type === 'run.resumed');
-  if (last?.type === 'run.finished' && last.outcome !== 'aborted') {
+  if (last?.type === 'run.finished' && (last.outcome === 'completed' || last.outcome === 'rolled-back')) {
     throw new UsageError(`this run already ended (${last.outcome}); there is nothing to resume`, `drillbook report ${file}`);
   }
   if (started.mode === 'rehearsal') {
@@ -134,6 +136,7 @@ export async function resumeCommand(transcript: string | undefined, opts: RunOpt
     databaseUrls,
     ui,
     confirmTarget: opts.confirmTarget,
+    onUnknown: opts.onUnknown,
     operatorName: operatorName(opts.operator),
     transcriptDir: path.dirname(file),
     cwd: process.cwd(),

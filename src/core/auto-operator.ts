@@ -9,6 +9,8 @@ export interface AutoOptions {
   confirmTarget: string | undefined;
   /** Values known up front (--var, env, defaults), used to answer ask steps. */
   values: Readonly<Record<string, string>>;
+  /** What the operator decided, on the command line, for steps whose outcome is unknown after a crash. */
+  onUnknown?: 'rerun' | 'mark-done' | undefined;
 }
 
 export function autoOperator(opts: AutoOptions): Operator {
@@ -34,7 +36,14 @@ export function autoOperator(opts: AutoOptions): Operator {
           return { kind: 'stop', reason: req.error ?? `step ${req.step.id} asks for "${req.input.name}": with --auto, pass --var ${req.input.name}=VALUE` };
         }
         case 'decide':
-          return { kind: 'stop', reason: `step ${req.step.id} ${req.unknown ? 'has an unknown outcome' : `failed: ${req.failure}`}` };
+          if (req.unknown && opts.onUnknown === 'rerun') return { kind: 'retry' };
+          if (req.unknown && opts.onUnknown === 'mark-done') return { kind: 'mark-done', reason: 'the operator passed --on-unknown mark-done' };
+          return {
+            kind: 'stop',
+            reason: req.unknown
+              ? `step ${req.step.id} was in progress when the run stopped: its outcome is unknown. Check the target, then resume with --on-unknown rerun or --on-unknown mark-done`
+              : `step ${req.step.id} failed: ${req.failure}`,
+          };
       }
     },
   };

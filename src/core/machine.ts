@@ -116,8 +116,8 @@ export function transition(state: RunState, event: RunEvent & { ts?: string; act
     case 'run.resumed': {
       // A step caught mid-action when the run stopped: its outcome is unknown, the operator decides.
       let next: RunState = { ...s, operator: event.operator };
-      if (s.status === 'finished' && s.outcome === 'aborted') {
-        // An aborted run goes on where it stopped.
+      if (s.status === 'finished' && (s.outcome === 'aborted' || s.outcome === 'failed')) {
+        // An aborted or failed run goes on where it stopped.
         const { outcome: _o, finishReason: _r, ...open } = next;
         next = { ...open, status: s.rollback && !s.rollback.finished ? 'rolling-back' : 'running' };
       }

@@ -255,3 +255,19 @@ describe('redaction', () => {
     expect(all).toContain('postgres://app:[REDACTED]@db:5432/app');
   });
 });
+
+describe('the journal', () => {
+  it('a failed write stops the run before its next step: nothing runs unrecorded', async () => {
+    const r = makeRun(RUNBOOK, { confirmTarget: 'prod_db' });
+    let appends = 0;
+    const original = r.journal.append.bind(r.journal);
+    r.journal.append = (e) => {
+      if (++appends > 6) throw new Error('ENOSPC: no space left on device');
+      original(e);
+    };
+    await expect(r.run.execute()).rejects.toThrow('ENOSPC');
+    expect(r.shell.ran).toEqual([]);
+    expect(r.db.writes).toEqual([]);
+    expect(r.journal.events).toHaveLength(6);
+  });
+});

@@ -57,6 +57,8 @@ export function makeRun(yaml: string, opts: {
   values?: Record<string, string>;
   secrets?: string[];
   targets?: TargetInfo[];
+  /** Milliseconds the clock moves at each reading (default 1). */
+  tick?: number;
 } = {}) {
   const { runbook, problems } = parseRunbook(yaml, 'test.yaml');
   if (!runbook) throw new Error(problems.map((p) => `${p.line}:${p.col} ${p.message}`).join('\n'));
@@ -90,7 +92,7 @@ export function makeRun(yaml: string, opts: {
       shell,
       db,
       // Time moves 1 ms per reading, and by the full interval on sleep.
-      clock: { now: () => new Date((t += 1)), sleep: async (ms) => void (t += ms) },
+      clock: { now: () => new Date((t += opts.tick ?? 1)), sleep: async (ms) => void (t += ms) },
       journal,
       operator: opts.operator ?? autoOperator({ confirmTarget: opts.confirmTarget, values }),
       redactor: new Redactor(opts.secrets ?? []),

@@ -1,0 +1,160 @@
+import { execa } from 'execa';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { verifyChain } from '../../src/core/chain.js';
+import { BIN, drillbook, ROOT } from '../helpers/cli.js';
+import { freshDatabase, sql } from '../helpers/pg.js';
+
+const RUNBOOK = path.join(ROOT, 'test', 'fixtures', 'runbooks', 'resume-fixture.yaml');
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function setup(slowCheck: boolean) {
+  const { url, name } = await freshDatabase('resume');
+  await sql(url, `CREATE TABLE log (id serial primary key, what text); CREATE TABLE flags (slow boolean); INSERT INTO flags VALUES (${slowCheck})`);
+  const cwd = mkdtempSync(path.join(os.tmpdir(), 'drillbook-resume-'));
+  dirs.push(cwd);
+  return { url, name, cwd, env: { DATABASE_URL: url, CI: 'true', NO_COLOR: '1' } };
+}
+
+function transcriptOf(cwd: string): string {
+  const dir = path.join(cwd, 'transcripts');
+  return path.join(dir, readdirSync(dir).find((f) => f.endsWith('.jsonl'))!);
+}
+
+function lines(file: string): string[] {
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean);
+}
+
+/** Start the CLI and SIGKILL it once its transcript holds an event matching `when`. */
+async function killWhen(cwd: string, env: Record<string, string>, args: string[], when: (e: { type: string; step?: string }) => boolean) {
+  const child = execa(process.execPath, [BIN, ...args], { cwd, env, reject: false, stdin: 'ignore' });
+  for (let i = 0; i < 400; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    const dir = path.join(cwd, 'transcripts');
+    if (!existsSync(dir)) continue;
+    const f = readdirSync(dir).find((x) => x.endsWith('.jsonl'));
+    if (!f) continue;
+    const events = lines(path.join(dir, f)).map((l) => JSON.parse(l) as { type: string; step?: string });
+    if (events.some(when)) {
+      child.kill('SIGKILL');
+      const r = await child;
+      expect(r.signal).toBe('SIGKILL');
+      return;
+    }
+  }
+  child.kill('SIGKILL');
+  throw new Error(`the event never came: ${(await child).stdout}`);
+}
+
+async function endState(url: string): Promise<string[]> {
+  return (await sql(url, 'SELECT what FROM log ORDER BY id')).rows.map((r: { what: string }) => r.what);
+}
+
+describe('a run killed with SIGKILL', () => {
+  it('in the middle of a long command: the transcript verifies, resume continues at that step, nothing done runs twice', async () => {
+    const { url, name, cwd, env } = await setup(false);
+    await killWhen(cwd, env, ['run', RUNBOOK, '--auto', '--confirm-target', name], (e) => e.type === 'command.started' && e.step === 'slow-command');
+    const file = transcriptOf(cwd);
+    const check = verifyChain(lines(file));
+    expect(check.ok).toBe(true);
+    expect(await endState(url)).toEqual(['first']);
+
+    // Without a decision, an unattended resume stops at the step whose outcome is unknown.
+    writeFileSync(path.join(cwd, 'fast'), '');
+    const undecided = await drillbook(['resume', '--auto', '--confirm-target', name], { cwd, env });
+    expect(undecided.exitCode).toBe(1);
+    expect(undecided.stdout).toContain('step slow-command was in progress when the run stopped: its outcome is unknown');
+
+    const r = await drillbook(['resume', path.relative(cwd, file), '--auto', '--confirm-target', name, '--on-unknown', 'rerun'], { cwd, env });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(await endState(url)).toEqual(['first', 'second']);
+    const all = lines(file);
+    expect(verifyChain(all).ok).toBe(true);
+    const events = all.map((l) => JSON.parse(l) as { type: string; step?: string; outcome?: string });
+    expect(events.filter((e) => e.type === 'run.resumed')).toHaveLength(2);
+    expect(events.filter((e) => e.type === 'sql.result' && e.step === 'first')).toHaveLength(1);
+    expect(events.at(-1)).toMatchObject({ type: 'run.finished', outcome: 'completed' });
+  }, 60_000);
+
+  it('in the middle of a check: resume re-runs the check by itself and ends like an uninterrupted run', async () => {
+    const { url, name, cwd, env } = await setup(true);
+    writeFileSync(path.join(cwd, 'fast'), '');
+    await killWhen(cwd, env, ['run', RUNBOOK, '--auto', '--confirm-target', name], (e) => e.type === 'step.started' && e.step === 'slow-check');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(verifyChain(lines(transcriptOf(cwd))).ok).toBe(true);
+    // The killed client's query may still sleep on the server; end it, and let the check be fast now.
+    await sql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'drillbook'");
+    await sql(url, 'UPDATE flags SET slow = false');
+    const r = await drillbook(['run', '--resume', transcriptOf(cwd), '--auto', '--confirm-target', name], { cwd, env });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+
+    // The same runbook, uninterrupted, on a fresh database.
+    const fresh = await setup(false);
+    writeFileSync(path.join(fresh.cwd, 'fast'), '');
+    const clean = await drillbook(['run', RUNBOOK, '--auto', '--confirm-target', fresh.name], { cwd: fresh.cwd, env: fresh.env });
+    expect(clean.exitCode).toBe(0);
+    expect(await endState(url)).toEqual(await endState(fresh.url));
+    const events = lines(transcriptOf(cwd)).map((l) => JSON.parse(l) as { type: string; step?: string });
+    expect(events.filter((e) => e.type === 'step.started' && e.step === 'slow-check')).toHaveLength(2);
+  }, 60_000);
+});
+
+describe('damaged transcripts', () => {
+  async function interrupted() {
+    const { name, cwd, env } = await setup(false);
+    await killWhen(cwd, env, ['run', RUNBOOK, '--auto', '--confirm-target', name], (e) => e.type === 'command.started');
+    return { name, cwd, env, file: transcriptOf(cwd) };
+  }
+
+  it('a torn last line (cut mid-JSON) is moved aside on resume, and the recovery is recorded', async () => {
+    const { name, cwd, env, file } = await interrupted();
+    appendFileSync(file, '{"type":"command.output","step":"slow-comm');
+    expect((await drillbook(['verify', file], { cwd })).stdout).toContain('a torn last line');
+    writeFileSync(path.join(cwd, 'fast'), '');
+    const r = await drillbook(['resume', file, '--auto', '--confirm-target', name, '--on-unknown', 'rerun'], { cwd, env });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    const aside = readdirSync(path.dirname(file)).find((f) => f.includes('.torn-'));
+    expect(aside).toBeDefined();
+    expect(readFileSync(path.join(path.dirname(file), aside!), 'utf8')).toBe('{"type":"command.output","step":"slow-comm');
+    const resumed = lines(file).map((l) => JSON.parse(l) as { type: string; recovered?: string }).find((e) => e.type === 'run.resumed');
+    expect(resumed?.recovered).toMatch(/torn last line \(42 bytes, cut short by a crash\) was moved to .*\.torn-/);
+    expect((await drillbook(['verify', file], { cwd })).exitCode).toBe(0);
+  }, 60_000);
+
+  it('one edited byte in the middle: verify names the line and exits 1; resume refuses', async () => {
+    const { cwd, file } = await interrupted();
+    const all = lines(file);
+    const mid = Math.floor(all.length / 2);
+    all[mid] = all[mid]!.replace('"seq":', '"seq": ');
+    writeFileSync(file, `${all.join('\n')}\n`);
+    const v = await drillbook(['verify', file], { cwd });
+    expect(v.exitCode).toBe(1);
+    expect(v.stdout).toContain(`BROKEN at line ${mid + 1}: its content does not match its hash: the line was edited`);
+    const r = await drillbook(['resume', file, '--auto'], { cwd });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(`is damaged at line ${mid + 1}`);
+  }, 60_000);
+
+  it('refuses to resume when the runbook changed, unless --allow-changed, and records the change', async () => {
+    const { name, cwd, env } = await setup(false);
+    const copy = path.join(cwd, 'runbook.yaml');
+    writeFileSync(copy, readFileSync(RUNBOOK, 'utf8'));
+    await killWhen(cwd, env, ['run', copy, '--auto', '--confirm-target', name], (e) => e.type === 'command.started');
+    writeFileSync(copy, `${readFileSync(copy, 'utf8')}\n# edited during the incident\n`);
+    const t = transcriptOf(cwd);
+    const refused = await drillbook(['resume', t, '--auto', '--confirm-target', name, '--on-unknown', 'rerun'], { cwd, env });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain('changed since this run started');
+    expect(refused.stderr).toContain('--allow-changed');
+    writeFileSync(path.join(cwd, 'fast'), '');
+    const ok = await drillbook(['resume', t, '--auto', '--confirm-target', name, '--on-unknown', 'rerun', '--allow-changed'], { cwd, env });
+    expect(ok.exitCode, ok.stdout + ok.stderr).toBe(0);
+    const resumed = lines(t).map((l) => JSON.parse(l) as { type: string; runbookChanged?: { was: string; now: string } }).find((e) => e.type === 'run.resumed' && e.runbookChanged);
+    expect(resumed?.runbookChanged?.was).not.toBe(resumed?.runbookChanged?.now);
+  }, 60_000);
+});
