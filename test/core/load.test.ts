@@ -61,3 +61,14 @@ phases:
     expect(hasErrors(parseRunbook(text, 'lit.yaml').problems)).toBe(false);
   });
 });
+
+describe('docs/runbook-format.md', () => {
+  it('its annotated example is a valid runbook', () => {
+    const doc = readFileSync(path.join(ROOT, 'docs', 'runbook-format.md'), 'utf8');
+    const example = /## An annotated example\n\n```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(example).toBeDefined();
+    const { runbook, problems } = parseRunbook(example!, 'example.yaml');
+    expect(problems.map(formatProblem)).toEqual([]);
+    expect(runbook?.phases.map((p) => p.kind)).toEqual(['prepare', 'mark-applied', 'rollback']);
+  });
+});
