@@ -108,6 +108,19 @@ function buildProgram(): Command {
       process.exitCode = verifyCommand(transcript);
     });
 
+  program
+    .command('diagnose')
+    .description('compare a migrations folder with its tracking table: every migration, its state and the evidence')
+    .addOption(new Option('--tool <tool>', 'the migration tool (default: from the folder layout)').choices(['prisma', 'drizzle', 'ecto']))
+    .option('--migrations <dir>', 'the migrations folder (default: the tool\'s usual folder)')
+    .option('--db <url>', 'the database (default: $DATABASE_URL)')
+    .option('--schema <schema>', 'schema of the tracking table, when not the tool default')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: Record<string, unknown>) => {
+      const { diagnoseCommand } = await import('./commands/diagnose.js');
+      process.exitCode = await diagnoseCommand(opts as never);
+    });
+
   return program;
 }
 

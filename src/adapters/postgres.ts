@@ -13,7 +13,7 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** Every value as the text PostgreSQL sent: what the operator reads, and what expect compares. */
 const textTypes = { getTypeParser: () => (value: string) => value };
 
-interface PgError extends Error {
+export interface PgError extends Error {
   code?: string;
   position?: string;
   detail?: string;
@@ -143,9 +143,17 @@ export class PgDatabases implements DatabasePort {
     await Promise.all(all.map((c) => c.end().catch(() => undefined)));
   }
 
-  /** A message for the operator: what happened, where, and what it means for the step. */
   explain(name: string, e: PgError, timeoutMs: number, cancelled: boolean): string {
-    const where = `${name} (${this.where(name)})`;
+    return explainPgError(`${name} (${this.where(name)})`, e, timeoutMs, cancelled);
+  }
+}
+
+function formatMs(ms: number): string {
+  return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/** A message for the operator: what happened, where, and what it means for the step. */
+export function explainPgError(where: string, e: PgError, timeoutMs: number, cancelled: boolean): string {
     const code = e.code ?? '';
     const msg = e.message ?? String(e);
     if (code === 'DRILLBOOK_NO_URL') return msg;
@@ -163,9 +171,4 @@ export class PgDatabases implements DatabasePort {
     }
     const detail = [e.detail, e.hint ? `hint: ${e.hint}` : undefined].filter(Boolean).join('; ');
     return `${code ? `${code}: ` : ''}${msg}${detail ? ` (${detail})` : ''}`;
-  }
-}
-
-function formatMs(ms: number): string {
-  return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
