@@ -17,6 +17,7 @@ import { systemClock } from '../adapters/clock.js';
 import { FileJournal } from '../adapters/journal.js';
 import { PgDatabases } from '../adapters/postgres.js';
 import { ExecaShell } from '../adapters/shell.js';
+import { MigrationsService } from '../adapters/migrations/service.js';
 import { plainPrinter } from '../ui/plain-printer.js';
 import { VERSION } from '../version.js';
 
@@ -158,7 +159,7 @@ export async function runSession(opts: SessionOptions): Promise<number> {
       targets,
       secretInputs: new Set(Object.entries(runbook.inputs ?? {}).filter(([, s]) => s.secret).map(([n]) => n)),
     },
-    { shell: opts.shell ?? new ExecaShell(), db, ...(opts.migrations ? { migrations: opts.migrations } : {}), clock: systemClock, journal, operator, redactor },
+    { shell: opts.shell ?? new ExecaShell(), db, migrations: opts.migrations ?? new MigrationsService(opts.databaseUrls), clock: systemClock, journal, operator, redactor },
     opts.resume?.events ?? [],
   );
 

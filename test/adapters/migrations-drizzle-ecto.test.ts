@@ -1,0 +1,170 @@
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { migrate } from 'drizzle-orm/node-postgres/migrator';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { diagnoseFolder, withClient } from '../../src/adapters/migrations/service.js';
+import { locate, writeTracking } from '../../src/adapters/migrations/tracking.js';
+import { drillbook } from '../helpers/cli.js';
+import { freshDatabase, sql } from '../helpers/pg.js';
+import { cleanupCopies, scratchCopy, standin } from '../helpers/project.js';
+
+afterAll(cleanupCopies);
+
+/** drizzle-orm's own migrator, the real thing. */
+async function realMigrate(url: string, folder: string): Promise<{ ok: true } | { ok: false; code: string | undefined; message: string }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await migrate(drizzle(client), { migrationsFolder: folder });
+    return { ok: true };
+  } catch (e) {
+    const err = e as { cause?: { code?: string }; code?: string; message: string };
+    return { ok: false, code: err.cause?.code ?? err.code, message: err.message };
+  } finally {
+    await client.end();
+  }
+}
+
+function addMigration(dir: string, tag: string, when: number, body: string): void {
+  writeFileSync(path.join(dir, 'drizzle', `${tag}.sql`), body);
+  const journalPath = path.join(dir, 'drizzle', 'meta', '_journal.json');
+  const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: Array<Record<string, unknown>> };
+  journal.entries.push({ idx: journal.entries.length, version: '7', when, tag, breakpoints: true });
+  writeFileSync(journalPath, JSON.stringify(journal, null, 2));
+}
+
+async function drizzleProject() {
+  const dir = scratchCopy('drizzle');
+  const { url } = await freshDatabase('drizzle');
+  const folder = path.join(dir, 'drizzle');
+  const states = async () => (await diagnoseFolder({ tool: 'drizzle', dir: folder }, url)).diagnosis.entries.map((e) => [e.name, e.state]);
+  return { dir, url, folder, states };
+}
+
+/** Build the schema as `drizzle-kit push` would: the tables, and no tracking rows. */
+async function push(url: string, folder: string, tags: string[]): Promise<void> {
+  for (const tag of tags) {
+    for (const stmt of readFileSync(path.join(folder, `${tag}.sql`), 'utf8').split('--> statement-breakpoint')) await sql(url, stmt);
+  }
+}
+
+describe('Drizzle, proven against drizzle-orm’s own migrator', () => {
+  it('drillbook’s checksum and created_at are exactly what drizzle writes', async () => {
+    const p = await drizzleProject();
+    expect(await realMigrate(p.url, p.folder)).toEqual({ ok: true });
+    const rows = (await sql(p.url, 'SELECT hash, created_at::text FROM drizzle.__drizzle_migrations ORDER BY id')).rows;
+    const at = locate('drizzle', p.folder, p.url);
+    expect(rows).toEqual(at.local.map((m) => ({ hash: m.checksum, created_at: String(m.when) })));
+    expect(at.local[0]!.checksum).toBe(createHash('sha256').update(readFileSync(path.join(p.folder, '0000_init.sql'))).digest('hex'));
+    expect(await p.states()).toEqual([['0000_init', 'applied'], ['0001_add_posts', 'applied']]);
+  });
+
+  it('a pushed-but-untracked database: migrate fails with 42P07; after drillbook’s baseline it applies only the new migration', async () => {
+    const p = await drizzleProject();
+    await push(p.url, p.folder, ['0000_init', '0001_add_posts']);
+    addMigration(p.dir, '0002_add_tags', 1700000200000, 'CREATE TABLE "tags" (\n\t"id" serial PRIMARY KEY NOT NULL,\n\t"name" text NOT NULL\n);');
+
+    const before = await realMigrate(p.url, p.folder);
+    expect(before).toMatchObject({ ok: false, code: '42P07' });
+    expect((await sql(p.url, 'SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations')).rows[0].n).toBe(0);
+
+    const diag = await drillbook(['diagnose', '--db', p.url], { cwd: p.dir });
+    expect(diag.exitCode).toBe(1);
+    expect(diag.stdout).toContain('verdict: untracked schema: 2 application table(s) exist but drizzle.__drizzle_migrations has 0 row(s); 2 pending migration(s) would re-create existing tables');
+    expect(diag.stdout).toContain('runbook: drillbook run drizzle-untracked-push');
+
+    const at = locate('drizzle', p.folder, p.url);
+    const written = await withClient(p.url, (c) => writeTracking(c, at, 'baseline', ['0001_add_posts']));
+    expect(written).toHaveLength(2);
+    expect(await withClient(p.url, (c) => writeTracking(c, at, 'baseline', ['0001_add_posts']))).toEqual([]); // idempotent
+    expect(await p.states()).toEqual([['0000_init', 'applied'], ['0001_add_posts', 'applied'], ['0002_add_tags', 'pending']]);
+
+    expect(await realMigrate(p.url, p.folder)).toEqual({ ok: true });
+    const rows = (await sql(p.url, 'SELECT hash FROM drizzle.__drizzle_migrations ORDER BY id')).rows.map((r: { hash: string }) => r.hash);
+    expect(rows).toEqual(locate('drizzle', p.folder, p.url).local.map((m) => m.checksum));
+    expect((await sql(p.url, "SELECT to_regclass('public.tags') IS NOT NULL AS t")).rows[0].t).toBe(true);
+  });
+
+  it('the stand-in drizzle-kit migrate behaves the same: 42P07 on the untracked database, success after the baseline', async () => {
+    const p = await drizzleProject();
+    await push(p.url, p.folder, ['0000_init']);
+    const failed = await standin('drizzle-kit', ['migrate'], p.dir, p.url);
+    expect(failed.exitCode).toBe(1);
+    expect(failed.stdout.split('\n')[0]).toMatch(/^drillbook stand-in for drizzle-kit/);
+    expect(failed.stderr).toContain("code: '42P07'");
+    expect(failed.stderr).toContain('relation "users" already exists');
+    const at = locate('drizzle', p.folder, p.url);
+    await withClient(p.url, (c) => writeTracking(c, at, 'mark-applied', ['0000_init']));
+    const ok = await standin('drizzle-kit', ['migrate'], p.dir, p.url);
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('[✓] migrations applied successfully!');
+    expect(await p.states()).toEqual([['0000_init', 'applied'], ['0001_add_posts', 'applied']]);
+  });
+
+  it('a journal entry older than the newest applied one is "skipped": drizzle applies nothing and says success', async () => {
+    const p = await drizzleProject();
+    expect(await realMigrate(p.url, p.folder)).toEqual({ ok: true });
+    addMigration(p.dir, '0002_add_tags', 1700000050000, 'CREATE TABLE "tags" ("id" serial PRIMARY KEY NOT NULL);');
+    expect(await realMigrate(p.url, p.folder)).toEqual({ ok: true });
+    expect((await sql(p.url, "SELECT to_regclass('public.tags') IS NULL AS missing")).rows[0].missing).toBe(true);
+    const d = await diagnoseFolder({ tool: 'drizzle', dir: p.folder }, p.url);
+    expect(d.diagnosis.entries.find((e) => e.name === '0002_add_tags')).toMatchObject({ state: 'skipped' });
+    expect(d.diagnosis.warnings[0]).toContain('not newer than the entry before it');
+    expect(d.verdict.line).toBe('drift: 1 skipped by the high-water mark');
+  });
+
+  it('a row with no journal entry is a phantom; an edited file is modified (drizzle never notices either)', async () => {
+    const p = await drizzleProject();
+    expect(await realMigrate(p.url, p.folder)).toEqual({ ok: true });
+    await sql(p.url, "INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES (repeat('c', 64), 1699999999999)");
+    writeFileSync(path.join(p.folder, '0001_add_posts.sql'), `${readFileSync(path.join(p.folder, '0001_add_posts.sql'), 'utf8')}\n-- edited`);
+    expect(await p.states()).toEqual([['0000_init', 'applied'], ['0001_add_posts', 'modified'], ['row 3', 'phantom']]);
+  });
+});
+
+describe('Ecto', () => {
+  async function ectoProject() {
+    const dir = scratchCopy('ecto');
+    const { url } = await freshDatabase('ecto');
+    const folder = path.join(dir, 'priv', 'repo', 'migrations');
+    const states = async () => (await diagnoseFolder({ tool: 'ecto', dir: folder }, url)).diagnosis.entries.map((e) => [e.name, e.state]);
+    return { dir, url, folder, states };
+  }
+
+  it('mix ecto.migrate applies pending versions with their rows; ecto.migrations shows up/down and phantoms', async () => {
+    const p = await ectoProject();
+    expect(await p.states()).toEqual([['20240101000000_create_users', 'pending'], ['20240102000000_create_posts', 'pending']]);
+    const m = await standin('mix', ['ecto.migrate'], p.dir, p.url);
+    expect(m.exitCode, m.stderr).toBe(0);
+    expect(m.stdout).toMatch(/\[info\] == Running 20240101000000 Shop\.Repo\.Migrations\.CreateUsers\.change\/0 forward/);
+    expect(m.stdout).toMatch(/\[info\] == Migrated 20240102000000 in \d+\.\ds/);
+    const rows = (await sql(p.url, 'SELECT version::text, inserted_at IS NOT NULL AS at FROM schema_migrations ORDER BY version')).rows;
+    expect(rows).toEqual([{ version: '20240101000000', at: true }, { version: '20240102000000', at: true }]);
+    await sql(p.url, "INSERT INTO schema_migrations VALUES (20231231000000, now())");
+    const status = await standin('mix', ['ecto.migrations'], p.dir, p.url);
+    expect(status.stdout).toContain('Repo: Shop.Repo');
+    expect(status.stdout).toContain('  up        20231231000000  ** FILE NOT FOUND **');
+    expect(status.stdout).toContain('  up        20240101000000  create_users');
+    expect(await p.states()).toEqual([['20240101000000_create_users', 'applied'], ['20240102000000_create_posts', 'applied'], ['20231231000000', 'phantom']]);
+  });
+
+  it('tables created by hand with one row in schema_migrations: an untracked schema; marking applied lets migrate run the rest', async () => {
+    const p = await ectoProject();
+    await sql(p.url, 'CREATE TABLE schema_migrations ("version" bigint, "inserted_at" timestamp(0), PRIMARY KEY ("version")); INSERT INTO schema_migrations VALUES (20230531000000, now())');
+    await sql(p.url, readFileSync(path.join(p.folder, '20240101000000_create_users.sql'), 'utf8'));
+    const fails = await standin('mix', ['ecto.migrate'], p.dir, p.url);
+    expect(fails.exitCode).toBe(1);
+    expect(fails.stderr).toContain('** (Postgrex.Error) ERROR 42P07 (duplicate_table) relation "users" already exists');
+    const d = await diagnoseFolder({ tool: 'ecto', dir: p.folder }, p.url);
+    expect(d.diagnosis.database).toBe('untracked-schema');
+    expect(d.verdict.runbooks).toEqual(['ecto-untracked-schema']);
+    const at = locate('ecto', p.folder, p.url);
+    const written = await withClient(p.url, (c) => writeTracking(c, at, 'mark-applied', ['20240101000000']));
+    expect(written).toEqual(['20240101000000 (20240101000000_create_users): (version, inserted_at)']);
+    expect((await standin('mix', ['ecto.migrate'], p.dir, p.url)).exitCode).toBe(0);
+    expect(await p.states()).toEqual([['20240101000000_create_users', 'applied'], ['20240102000000_create_posts', 'applied'], ['20230531000000', 'phantom']]);
+  });
+});
