@@ -121,6 +121,27 @@ function buildProgram(): Command {
       process.exitCode = await diagnoseCommand(opts as never);
     });
 
+  program
+    .command('drill')
+    .description('rehearse a runbook against a throwaway PostgreSQL seeded with the incident (no argument: pick one)')
+    .argument('[runbook]', 'a runbook id or path (default: choose from a list)')
+    .option('--auto', 'run unattended; destructive steps are confirmed against the drill database only')
+    .option('--plain', 'line-by-line prompts instead of the full-screen interface')
+    .option('--variant <id>', 'rehearse one of the runbook\'s rehearsal variants')
+    .option('--fault <name>', `inject a fault (repeatable): ${Object.keys({ 'db-restart': 1, 'statement-hang': 1, 'command-fails-once': 1 }).join(', ')}`, collect)
+    .option('--keep', 'keep the drill database running at the end and print how to connect')
+    .option('--stand-ins', 'use the offline stand-ins even where the real prisma, drizzle-kit or mix is installed')
+    .option('--all', 'with --auto: rehearse every runbook (and variant) in turn; exit 1 if any fails')
+    .option('--dir <folder>', 'with --all: the runbooks of this folder instead of the shipped ones')
+    .option('--var <name=value>', 'value of an input (repeatable)', collect)
+    .option('--db <name=url>', 'refused: a drill only uses its own throwaway database', collect)
+    .option('--operator <name>', 'who is rehearsing (default: git user.name, else $USER)')
+    .option('--transcript-dir <dir>', 'where transcripts are written', 'transcripts')
+    .action(async (ref: string | undefined, opts: Record<string, unknown>) => {
+      const { drillCommand } = await import('./commands/drill.js');
+      process.exitCode = await drillCommand(ref, opts as never);
+    });
+
   return program;
 }
 

@@ -14,6 +14,8 @@ import {
   cpSync,
   existsSync,
   lstatSync,
+  openSync,
+  closeSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -54,6 +56,8 @@ export interface DrillDatabase {
   /** Stop and start the server again on the same port (a fault a game master injects). */
   restart(): Promise<void>;
   stop(): Promise<void>;
+  /** Leave the server running after drillbook exits (--keep). */
+  release(): void;
   readonly pid: number | undefined;
 }
 
@@ -306,51 +310,69 @@ export async function startDrillDatabase(options: StartOptions = {}): Promise<Dr
       await stopServer();
       if (!options.keep) rmSync(dir, { recursive: true, force: true });
     },
+    release() {
+      if (!child) return;
+      live.delete(child);
+      child.unref();
+    },
   };
 }
 
-function spawnServer(bin: Binaries, data: string, socketDir: string, port: number, who: RunAs | undefined): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      bin.postgres,
-      [
-        '-D', data,
-        '-p', String(port),
-        '-c', 'listen_addresses=127.0.0.1',
-        '-c', `unix_socket_directories=${socketDir}`,
-        '-c', 'fsync=off',
-        '-c', 'synchronous_commit=off',
-        '-c', 'full_page_writes=off',
-        '-c', 'max_connections=40',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'], ...(who ?? {}), env: { ...process.env, LC_ALL: 'C', LC_MESSAGES: 'C' } },
-    );
-    live.add(child);
-    let log = '';
-    let ready = false;
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no answer within 30s: ${log.trim().split('\n').slice(-3).join(' ')}`));
-    }, 30_000);
-    child.stderr?.on('data', (chunk: Buffer) => {
-      if (ready) return; // keep reading so the pipe never fills
-      log += chunk.toString();
-      if (READY.test(log)) {
-        ready = true;
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.on('exit', (code) => {
-      live.delete(child);
-      if (!ready) {
-        clearTimeout(timer);
-        reject(new Error(`the server exited (code ${code}): ${log.trim().split('\n').slice(-3).join(' ')}`));
-      }
-    });
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
+async function spawnServer(bin: Binaries, data: string, socketDir: string, port: number, who: RunAs | undefined): Promise<ChildProcess> {
+  // The server logs to a file (no pipe to keep open, so a kept drill database outlives drillbook).
+  const logPath = path.join(socketDir, 'server.log');
+  const fd = openSync(logPath, 'a', 0o644);
+  if (who) chownSync(logPath, who.uid, who.gid);
+  const child = spawn(
+    bin.postgres,
+    [
+      '-D', data,
+      '-p', String(port),
+      '-c', 'listen_addresses=127.0.0.1',
+      '-c', `unix_socket_directories=${socketDir}`,
+      '-c', 'fsync=off',
+      '-c', 'synchronous_commit=off',
+      '-c', 'full_page_writes=off',
+      '-c', 'max_connections=40',
+    ],
+    { stdio: ['ignore', fd, fd], ...(who ?? {}), env: { ...process.env, LC_ALL: 'C', LC_MESSAGES: 'C' } },
+  );
+  closeSync(fd);
+  live.add(child);
+  let exited: number | null | undefined;
+  child.on('exit', (code) => {
+    exited = code;
+    live.delete(child);
   });
+  const tail = () => {
+    try {
+      return readFileSync(logPath, 'utf8').trim().split('\n').slice(-3).join(' ');
+    } catch {
+      return '';
+    }
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (exited !== undefined) throw new Error(`the server exited (code ${exited}): ${tail()}`);
+    if (READY.test(tail()) || (await canConnect(socketDir, port))) {
+      if (await canConnect(socketDir, port)) return child;
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`no answer within 30s: ${tail()}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function canConnect(socketDir: string, port: number): Promise<boolean> {
+  const c = new pg.Client({ host: socketDir, port, user: 'postgres', database: 'postgres' });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    await c.end();
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -151,3 +151,20 @@ export async function askMissingInputs(
   }
   return out;
 }
+
+/** The drill picker: the runbooks to rehearse, by title. Returns undefined if the operator quit. */
+export async function pickRunbook(entries: ReadonlyArray<{ id: string; title: string; summary?: string | undefined }>, io: PromptIO = {}): Promise<string | undefined> {
+  try {
+    return await select(
+      {
+        message: 'Which incident do you want to rehearse?',
+        choices: entries.map((e) => ({ name: `${e.title}  (${e.id})`, value: e.id, ...(e.summary ? { description: e.summary } : {}) })),
+        pageSize: 12,
+      },
+      ctx(io),
+    );
+  } catch (e) {
+    if (isExit(e)) return undefined;
+    throw e;
+  }
+}

@@ -6,10 +6,11 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { autoOperator } from '../core/auto-operator.js';
-import { parseDatabaseUrl } from '../core/conn.js';
+import { isLocalHost, parseDatabaseUrl } from '../core/conn.js';
+import { UsageError } from '../core/errors.js';
 import type { Environment, Mode, Recorded, RunOutcome, TargetInfo } from '../core/events.js';
 import { buildPlan, type PlanTarget } from '../core/plan.js';
-import type { Journal, MigrationsPort, Operator, OperatorAnswer, OperatorRequest, Session, ShellPort } from '../core/ports.js';
+import type { DatabasePort, Journal, MigrationsPort, Operator, OperatorAnswer, OperatorRequest, Session, ShellPort } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
 import type { LoadedRunbook } from '../core/runbook.js';
 import { Run } from '../core/runner.js';
@@ -31,7 +32,7 @@ export interface SessionOptions {
   /** Environment shown for each database (drills show every target as rehearsal). */
   environmentOverride?: Environment;
   ui: Interface;
-  confirmTarget: string | undefined;
+  confirmTarget: string | readonly string[] | undefined;
   onUnknown?: 'rerun' | 'mark-done' | undefined;
   operatorName: string;
   transcriptDir: string;
@@ -46,6 +47,16 @@ export interface SessionOptions {
   resume?: { events: Recorded[]; journal: FileJournal; note: { from: string; recovered?: string; runbookChanged?: { was: string; now: string } } };
   /** Called once the run is over, before the database connections close (drills score here). */
   afterRun?: (run: Run, outcome: RunOutcome) => Promise<void>;
+  /** Called once the run exists, before it starts (a drill's game master arms faults here). */
+  onRun?: (run: Run) => void;
+  /** Wraps the operator of this interface (a drill's unattended trainee retries once). */
+  wrapOperator?: (op: Operator) => Operator;
+  /** Extra text for the report (a drill's debrief). */
+  reportExtra?: () => { score?: string };
+  /** Wraps the database port (a drill's game master makes a statement hang). */
+  wrapDb?: (db: DatabasePort) => DatabasePort;
+  /** Every database must be local (drills). */
+  requireLocal?: boolean;
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
 }
@@ -113,6 +124,12 @@ export async function runSession(opts: SessionOptions): Promise<number> {
   const out = opts.stdout ?? process.stdout;
   const err = opts.stderr ?? process.stderr;
   const { runbook } = opts.loaded;
+  if (opts.requireLocal) {
+    for (const [name, url] of Object.entries(opts.databaseUrls)) {
+      const host = parseDatabaseUrl(url)?.host ?? '';
+      if (!isLocalHost(host)) throw new UsageError(`a drill runs only against its own local database; ${name} points at ${host}`, 'drop --db: the drill starts its own throwaway PostgreSQL');
+    }
+  }
   const redactor = collectSecrets(opts);
   const db = new PgDatabases(opts.databaseUrls);
 
@@ -137,7 +154,7 @@ export async function runSession(opts: SessionOptions): Promise<number> {
   if (opts.ui === 'auto') inner = autoOperator({ confirmTarget: opts.confirmTarget, values, onUnknown: opts.onUnknown });
   else if (opts.ui === 'plain') inner = (await import('../adapters/prompts.js')).plainOperator({}, write);
   else inner = { request: async () => ({ kind: 'quit' }) }; // replaced by the Ink app below
-  const operator = new Interruptible(inner);
+  const operator = new Interruptible(opts.wrapOperator ? opts.wrapOperator(inner) : inner);
 
   const databaseEnv: Record<string, string> = {};
   for (const [name, spec] of Object.entries(runbook.databases ?? {})) if ('env' in spec.url) databaseEnv[spec.url.env] = opts.databaseUrls[name]!;
@@ -159,7 +176,7 @@ export async function runSession(opts: SessionOptions): Promise<number> {
       targets,
       secretInputs: new Set(Object.entries(runbook.inputs ?? {}).filter(([, s]) => s.secret).map(([n]) => n)),
     },
-    { shell: opts.shell ?? new ExecaShell(), db, migrations: opts.migrations ?? new MigrationsService(opts.databaseUrls), clock: systemClock, journal, operator, redactor },
+    { shell: opts.shell ?? new ExecaShell(), db: opts.wrapDb ? opts.wrapDb(db) : db, migrations: opts.migrations ?? new MigrationsService(opts.databaseUrls), clock: systemClock, journal, operator, redactor },
     opts.resume?.events ?? [],
   );
 
@@ -173,6 +190,7 @@ export async function runSession(opts: SessionOptions): Promise<number> {
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);
 
+  opts.onRun?.(run);
   let outcome: RunOutcome;
   try {
     if (opts.resume) {
@@ -181,7 +199,7 @@ export async function runSession(opts: SessionOptions): Promise<number> {
     if (opts.ui === 'ink') {
       const { runInk } = await import('../ui/ink-app.js');
       outcome = await runInk(run, (ink) => {
-        operator.inner = ink;
+        operator.inner = opts.wrapOperator ? opts.wrapOperator(ink) : ink;
       }, () => operator.interrupt());
     } else {
       run.subscribe(plainPrinter(plan, write, journal.path ? path.relative(process.cwd(), journal.path) || journal.path : undefined));
@@ -195,7 +213,7 @@ export async function runSession(opts: SessionOptions): Promise<number> {
   }
 
   const { writeReportFor } = await import('./report-file.js');
-  const report = journal.path ? writeReportFor(journal.path, err) : undefined;
+  const report = journal.path ? writeReportFor(journal.path, err, opts.reportExtra?.() ?? {}) : undefined;
   const rel = (p: string) => path.relative(process.cwd(), p) || p;
   out.write(`\nRun ${outcome}. Transcript: ${journal.path ? rel(journal.path) : '(none)'}${report ? `  Report: ${rel(report)}` : ''}\n`);
   if (outcome === 'aborted' && journal.path) out.write(`Continue it with: drillbook resume ${rel(journal.path)}\n`);

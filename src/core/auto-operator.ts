@@ -6,7 +6,8 @@
 import type { Operator, OperatorAnswer, OperatorRequest, Session } from './ports.js';
 
 export interface AutoOptions {
-  confirmTarget: string | undefined;
+  /** The target name(s) gated steps may run against (--confirm-target; a drill's own databases). */
+  confirmTarget: string | readonly string[] | undefined;
   /** Values known up front (--var, env, defaults), used to answer ask steps. */
   values: Readonly<Record<string, string>>;
   /** What the operator decided, on the command line, for steps whose outcome is unknown after a crash. */
@@ -14,18 +15,19 @@ export interface AutoOptions {
 }
 
 export function autoOperator(opts: AutoOptions): Operator {
+  const allowed: readonly string[] = opts.confirmTarget === undefined ? [] : typeof opts.confirmTarget === 'string' ? [opts.confirmTarget] : opts.confirmTarget;
   return {
     async request(req: OperatorRequest, session: Session): Promise<OperatorAnswer> {
       switch (req.kind) {
         case 'go':
           return { kind: 'go' };
         case 'confirm':
-          if (opts.confirmTarget !== undefined && opts.confirmTarget === req.word) return { kind: 'typed', text: opts.confirmTarget };
+          if (allowed.includes(req.word)) return { kind: 'typed', text: req.word };
           return {
             kind: 'stop',
             reason: opts.confirmTarget === undefined
               ? `step ${req.step.id} changes "${req.word}" and needs a typed confirmation: with --auto, pass --confirm-target ${req.word}`
-              : `step ${req.step.id} targets "${req.word}", not "${opts.confirmTarget}" (--confirm-target): it did not run`,
+              : `step ${req.step.id} targets "${req.word}", not "${allowed.join('", "')}" (--confirm-target): it did not run`,
           };
         case 'checklist':
           req.items.forEach((_, i) => session.tick(req.step.id, i, true));

@@ -32,6 +32,10 @@ export interface CheckRows {
 
 export const ROWS_CAP = 50;
 
+export interface PlanOutline {
+  phases: Array<{ id: string; title: string; kind: string; rollback: boolean; steps: Array<{ id: string; title: string; action: string; effect: string }> }>;
+}
+
 export type RunEvent =
   | {
       type: 'run.started';
@@ -42,6 +46,8 @@ export type RunEvent =
       mode: Mode;
       targets: TargetInfo[];
       inputs: Record<string, string>;
+      /** The runbook's shape, so the transcript alone can be scored and reported. */
+      plan?: PlanOutline;
     }
   | { type: 'run.resumed'; from: string; runbookChanged?: { was: string; now: string }; recovered?: string; operator: string }
   | { type: 'input.set'; step?: string; name: string; value: string }
@@ -64,7 +70,11 @@ export type RunEvent =
   | { type: 'milestone'; name: 'mitigated' | 'resolved'; at: string }
   | { type: 'rollback.started'; reason: string; steps: string[] }
   | { type: 'rollback.finished'; undone: string[]; notUndone: string[]; failed: string[]; summary: string }
-  | { type: 'run.finished'; outcome: RunOutcome; reason?: string };
+  | { type: 'run.finished'; outcome: RunOutcome; reason?: string }
+  /** A drill's game master injected a fault. */
+  | { type: 'fault'; name: string; detail: string }
+  /** A drill's success check, run at the end: is the incident really fixed? */
+  | { type: 'rehearsal.check'; id: string; title: string; pass: boolean; failures: string[]; result?: CheckRows; error?: string };
 
 export type EventType = RunEvent['type'];
 

@@ -47,6 +47,8 @@ const FORMATTERS: Formatters = {
   'rollback.started': (e) => `ROLLBACK started (${e.reason}): ${e.steps.join(', ') || 'nothing to undo'}`,
   'rollback.finished': (e) => `rollback finished: ${e.summary}`,
   'run.finished': (e) => `run ${e.outcome}${e.reason ? `: ${e.reason}` : ''}`,
+  fault: (e) => `FAULT injected by the game master: ${e.name}: ${e.detail}`,
+  'rehearsal.check': (e) => `success check ${e.id} (${e.title}): ${e.pass ? 'PASS' : `FAIL (${e.failures.join('; ')})`}`,
 };
 
 export function formatEvent(e: RunEvent): string | undefined {

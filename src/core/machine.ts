@@ -214,6 +214,9 @@ export function transition(state: RunState, event: RunEvent & { ts?: string; act
       return s.rollback ? { ...s, rollback: { ...s.rollback, finished: true } } : s;
     case 'run.finished':
       return { ...s, status: 'finished', outcome: event.outcome, ...(event.reason ? { finishReason: event.reason } : {}) };
+    case 'fault':
+    case 'rehearsal.check':
+      return s;
   }
 }
 

@@ -175,6 +175,15 @@ export class Run implements Session {
           mode: ctx.mode,
           targets: ctx.targets,
           inputs: display,
+          plan: {
+            phases: this.plan.phases.map((p) => ({
+              id: p.id,
+              title: p.title,
+              kind: p.kind,
+              rollback: p.kind === 'rollback',
+              steps: p.steps.map((id) => ({ id, title: this.plan.steps[id]!.title, action: this.plan.steps[id]!.action, effect: this.plan.steps[id]!.effect })),
+            })),
+          },
         });
         return;
       }

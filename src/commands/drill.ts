@@ -1,0 +1,99 @@
+/** `drillbook drill`: rehearse a runbook (or all of them) against a throwaway PostgreSQL. */
+import path from 'node:path';
+import { DrillbookError, UsageError } from '../core/errors.js';
+import { formatTable } from '../core/format.js';
+import { expandRunbookPaths, listRunbooks, loadRunbookOrThrow, resolveRunbook } from '../adapters/runbook-files.js';
+import { runDrill } from '../app/drill.js';
+import { FAULTS, isFault, type FaultName } from '../app/faults.js';
+import { parseAssignments } from '../app/inputs.js';
+import { operatorName, pickInterface } from '../app/session.js';
+
+export interface DrillCommandOptions {
+  auto?: boolean;
+  plain?: boolean;
+  variant?: string;
+  fault?: string[];
+  keep?: boolean;
+  standIns?: boolean;
+  all?: boolean;
+  dir?: string;
+  var?: string[];
+  db?: string[];
+  operator?: string;
+  transcriptDir?: string;
+}
+
+function faultsOf(list: string[] | undefined): FaultName[] {
+  return (list ?? []).map((f) => {
+    if (!isFault(f)) throw new UsageError(`unknown fault "${f}"`, `faults: ${Object.entries(FAULTS).map(([k, v]) => `${k} (${v})`).join('; ')}`);
+    return f;
+  });
+}
+
+async function pick(): Promise<string> {
+  const { entries } = listRunbooks();
+  if (entries.length === 0) throw new UsageError('no runbooks to rehearse');
+  if (!process.stdin.isTTY || !process.stdout.isTTY) {
+    throw new UsageError('name the runbook to rehearse: drillbook drill <id>', `runbooks: ${entries.map((e) => e.id).join(', ')}`);
+  }
+  const { pickRunbook } = await import('../adapters/prompts.js');
+  const chosen = await pickRunbook(entries);
+  if (!chosen) throw new DrillbookError('nothing chosen', { exitCode: 130 });
+  return chosen;
+}
+
+export async function drillCommand(ref: string | undefined, opts: DrillCommandOptions): Promise<number> {
+  if (opts.db?.length) {
+    throw new UsageError('a drill runs only against the throwaway PostgreSQL it starts itself; it never connects to --db', 'drop --db; to work on a real database, use drillbook run');
+  }
+  const faults = faultsOf(opts.fault);
+  const vars = parseAssignments(opts.var, '--var');
+  const common = {
+    vars,
+    faults,
+    keep: opts.keep === true,
+    standIns: opts.standIns === true,
+    operatorName: operatorName(opts.operator),
+    transcriptDir: opts.transcriptDir ?? 'transcripts',
+  };
+  if (opts.all) {
+    if (!opts.auto) throw new UsageError('drill --all rehearses every runbook unattended: add --auto');
+    if (opts.keep) throw new UsageError('--keep goes with a single drill, not --all');
+    return drillAll(opts.dir, common);
+  }
+  const file = resolveRunbook(ref ?? (await pick()));
+  const loaded = loadRunbookOrThrow(file);
+  const ui = pickInterface(opts);
+  const r = await runDrill({ loaded, ui, ...(opts.variant ? { variant: opts.variant } : {}), ...common });
+  return r.exitCode;
+}
+
+async function drillAll(dir: string | undefined, common: Omit<Parameters<typeof runDrill>[0], 'loaded' | 'ui'>): Promise<number> {
+  const files = dir ? expandRunbookPaths(dir) : listRunbooks().entries.map((e) => e.path);
+  if (files.length === 0) throw new UsageError(`no runbooks in ${dir ?? 'the shipped set'}`);
+  const rows: string[][] = [];
+  let failed = 0;
+  for (const file of files) {
+    const loaded = loadRunbookOrThrow(file);
+    const variants = [undefined, ...(loaded.runbook.rehearsal?.variants ?? []).map((v) => v.id)];
+    for (const variant of variants) {
+      process.stdout.write(`\n######## ${loaded.runbook.id}${variant ? ` (variant ${variant})` : ''}\n`);
+      const started = Date.now();
+      let outcome = 'error';
+      let fixed = 'no';
+      try {
+        const r = await runDrill({ loaded, ui: 'auto', ...(variant ? { variant } : {}), ...common });
+        outcome = r.outcome ?? 'error';
+        fixed = r.score?.fixed ? 'yes' : 'no';
+        if (r.exitCode !== 0) failed++;
+      } catch (e) {
+        failed++;
+        outcome = `error: ${(e as Error).message}`;
+      }
+      rows.push([loaded.runbook.id, variant ?? '-', outcome, fixed, `${((Date.now() - started) / 1000).toFixed(1)}s`, path.relative(process.cwd(), file) || file]);
+    }
+  }
+  process.stdout.write(`\n${formatTable({ columns: ['RUNBOOK', 'VARIANT', 'OUTCOME', 'FIXED', 'TIME', 'FILE'], rows, rowCount: rows.length }, 1000, 60)}\n`);
+  process.stdout.write(failed ? `${failed} drill(s) failed\n` : 'every drill passed\n');
+  return failed ? 1 : 0;
+}
