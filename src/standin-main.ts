@@ -12,9 +12,26 @@ const io = {
   err: (t: string) => void process.stderr.write(t),
 };
 
+function readStdin(): Promise<string> {
+  return new Promise((resolve) => {
+    let data = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (d: string) => (data += d));
+    process.stdin.on('end', () => resolve(data));
+  });
+}
+
 async function main(): Promise<number> {
-  io.out(BANNER(tool ?? '?'));
+  // Migration tools announce themselves on stdout; pg tools on stderr, since their stdout is often data.
+  const pgTool = tool === 'pg_dump' || tool === 'pg_restore' || tool === 'psql';
+  (pgTool ? io.err : io.out)(BANNER(tool ?? '?'));
   switch (tool) {
+    case 'pg_dump':
+      return (await import('./standin/pg-tools.js')).pgDumpStandin(args, io);
+    case 'pg_restore':
+      return (await import('./standin/pg-tools.js')).pgRestoreStandin(args, io);
+    case 'psql':
+      return (await import('./standin/pg-tools.js')).psqlStandin(args, io, readStdin);
     case 'prisma':
       return (await import('./standin/prisma.js')).prismaStandin(args, io);
     case 'drizzle-kit':
@@ -22,7 +39,7 @@ async function main(): Promise<number> {
     case 'mix':
       return (await import('./standin/mix.js')).mixStandin(args, io);
     default:
-      io.err(`unknown stand-in "${tool}": expected prisma, drizzle-kit or mix\n`);
+      io.err(`unknown stand-in "${tool}": expected prisma, drizzle-kit, mix, pg_dump, pg_restore or psql\n`);
       return 2;
   }
 }

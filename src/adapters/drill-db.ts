@@ -50,6 +50,8 @@ export interface DrillDatabase {
   password: string;
   /** The cluster's temp directory (data, socket, log). */
   dir: string;
+  /** Major version of the server (17 for PostgreSQL 17.x). */
+  serverMajor: number;
   /** Connection URL of one database on the cluster. */
   url(database: string): string;
   createDatabase(name: string): Promise<void>;
@@ -289,6 +291,7 @@ export async function startDrillDatabase(options: StartOptions = {}): Promise<Dr
     user: 'postgres',
     password,
     dir,
+    serverMajor: Number(bin.version.split('.')[0]),
     url,
     get pid() {
       return child?.pid;

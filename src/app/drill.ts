@@ -17,7 +17,7 @@ import { defaultDatabaseName } from '../core/runbook.js';
 import { renderDebrief, scoreDrill, type Score } from '../core/score.js';
 import { startDrillDatabase, type DrillDatabase } from '../adapters/drill-db.js';
 import { ExecaShell } from '../adapters/shell.js';
-import { installStandins, STANDIN_TOOLS } from '../standin/install.js';
+import { installStandins, PG_TOOLS, STANDIN_TOOLS } from '../standin/install.js';
 import { armRestart, FaultLog, FaultyShell, HangingDb, type FaultName } from './faults.js';
 import { checkPattern } from './inputs.js';
 import { runSession, type Interface } from './session.js';
@@ -70,6 +70,16 @@ function onPath(tool: string, env: NodeJS.ProcessEnv): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** The major version of an installed PostgreSQL client tool (0 when absent). */
+function clientMajor(tool: string, env: NodeJS.ProcessEnv): number {
+  try {
+    const v = execFileSync(tool, ['--version'], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 });
+    return Number(/(\d+)(?:\.\d+)?/.exec(v)?.[1] ?? 0);
+  } catch {
+    return 0;
   }
 }
 
@@ -146,10 +156,12 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
     const binDir = path.join(scratch, 'bin');
     const env = { ...process.env };
     for (const key of Object.keys(env)) if (key.startsWith('PG')) delete env[key];
-    const missing = STANDIN_TOOLS.filter((t) => opts.standIns || (!onPath(t, env) && !existsSync(path.join(workdir, 'node_modules', '.bin', t))));
-    if (missing.length) {
-      installStandins(binDir, missing);
-      installStandins(path.join(workdir, 'node_modules', '.bin'), missing.filter((t) => t !== 'mix'));
+    const missing: string[] = STANDIN_TOOLS.filter((t) => opts.standIns || (!onPath(t, env) && !existsSync(path.join(workdir, 'node_modules', '.bin', t))));
+    // PostgreSQL's client tools refuse a newer server: stand in when they are absent or older than the drill server.
+    const pgTools = PG_TOOLS.filter((t) => opts.standIns || !db || clientMajor(t, env) < db.serverMajor);
+    if (missing.length || pgTools.length) {
+      installStandins(binDir, [...missing, ...pgTools]);
+      if (missing.some((t) => t !== 'mix')) installStandins(path.join(workdir, 'node_modules', '.bin'), missing.filter((t) => t !== 'mix'));
       env.PATH = `${binDir}${path.delimiter}${env.PATH ?? ''}`;
     }
 

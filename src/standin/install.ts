@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const STANDIN_TOOLS = ['prisma', 'drizzle-kit', 'mix'] as const;
+export const PG_TOOLS = ['pg_dump', 'pg_restore', 'psql'] as const;
 
 export function standinScript(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));

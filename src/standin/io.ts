@@ -6,4 +6,7 @@ export interface StandinIO {
   err(text: string): void;
 }
 
-export const BANNER = (tool: string) => `drillbook stand-in for ${tool}: rehearsal only, not the real tool (no network, same rows and messages)\n`;
+export const BANNER = (tool: string) =>
+  ['pg_dump', 'pg_restore', 'psql'].includes(tool)
+    ? `drillbook stand-in for ${tool}: rehearsal only, not the real tool (plain SQL dumps for drill databases)\n`
+    : `drillbook stand-in for ${tool}: rehearsal only, not the real tool (no network, same rows and messages)\n`;

@@ -1,0 +1,69 @@
+import { execa } from 'execa';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/cli.js';
+import { freshDatabase, sql } from '../helpers/pg.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'drillbook-pgtools-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function tool(name: string, args: string[], input?: string) {
+  const r = await execa(process.execPath, [path.join(ROOT, 'dist', 'standin.js'), name, ...args], { cwd: dir, reject: false, ...(input !== undefined ? { input } : { stdin: 'ignore' as const }) });
+  return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode };
+}
+
+const SCHEMA = `
+CREATE TYPE "Role" AS ENUM ('admin', 'user');
+CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL UNIQUE, role "Role" NOT NULL DEFAULT 'user', note text);
+CREATE TABLE posts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, user_id int NOT NULL REFERENCES users(id), title text, title_len int GENERATED ALWAYS AS (length(title)) STORED);
+CREATE INDEX posts_user_idx ON posts(user_id);
+CREATE TABLE events (id bigserial, at timestamptz NOT NULL, payload jsonb, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE events_2026_11 PARTITION OF events FOR VALUES FROM ('2026-11-01') TO ('2026-12-01');
+INSERT INTO users (email, role, note) VALUES ('a@x', 'admin', 'it''s'), ('b@x', 'user', NULL);
+INSERT INTO posts (user_id, title) VALUES (1, 'hello'), (2, NULL);
+INSERT INTO events (at, payload) VALUES ('2026-11-05', '{"k": [1, 2]}');
+`;
+
+describe('pg_dump / pg_restore / psql stand-ins', () => {
+  it('a dump restores into an empty database with the same schema and data, and sequences continue', async () => {
+    const src = await freshDatabase('pgsrc');
+    const dst = await freshDatabase('pgdst');
+    await sql(src.url, SCHEMA);
+    const d = await tool('pg_dump', ['--file=backup.sql', src.url]);
+    expect(d.exitCode, d.stderr).toBe(0);
+    expect(d.stderr).toMatch(/^drillbook stand-in for pg_dump/);
+    expect(readFileSync(path.join(dir, 'backup.sql'), 'utf8').split('\n')[0]).toMatch(/^-- drillbook stand-in dump of pgsrc_\w+/);
+    const r = await tool('pg_restore', ['-d', dst.url, 'backup.sql']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const q = 'SELECT (SELECT json_agg(u ORDER BY id) FROM users u) AS users, (SELECT json_agg(p ORDER BY id) FROM posts p) AS posts, (SELECT count(*)::int FROM events_2026_11) AS ev';
+    expect((await sql(dst.url, q)).rows).toEqual((await sql(src.url, q)).rows);
+    await sql(dst.url, "INSERT INTO users (email) VALUES ('c@x')");
+    expect((await sql(dst.url, "SELECT id FROM users WHERE email = 'c@x'")).rows[0].id).toBe(3);
+    await expect(sql(dst.url, 'INSERT INTO posts (user_id) VALUES (99)')).rejects.toThrow(/foreign key/);
+    expect((await sql(dst.url, "SELECT count(*)::int AS n FROM pg_indexes WHERE indexname = 'posts_user_idx'")).rows[0].n).toBe(1);
+  });
+
+  it('--schema-only, --data-only and --table narrow the dump', async () => {
+    const src = await freshDatabase('pgsrc');
+    await sql(src.url, SCHEMA);
+    const schema = await tool('pg_dump', ['--schema-only', src.url]);
+    expect(schema.stdout).toContain('CREATE TABLE "public"."users"');
+    expect(schema.stdout).not.toContain('INSERT INTO');
+    const data = await tool('pg_dump', ['--data-only', '--table=users', src.url]);
+    expect(data.stdout).not.toContain('CREATE TABLE');
+    expect(data.stdout).toContain(`INSERT INTO "public"."users"`);
+    expect(data.stdout).not.toContain(`INSERT INTO "public"."posts"`);
+  });
+
+  it('psql runs SQL from -c, -f or stdin; -At prints bare values; errors exit 1', async () => {
+    const db = await freshDatabase('psql');
+    expect((await tool('psql', [db.url, '-At', '-c', 'SELECT 1, 2'])).stdout).toBe('1|2');
+    expect((await tool('psql', [db.url, '-v', 'ON_ERROR_STOP=1'], 'CREATE TABLE t (a int); INSERT INTO t VALUES (7);')).exitCode).toBe(0);
+    expect((await tool('psql', [db.url, '-c', 'SELECT a FROM t'])).stdout).toContain(' a\n---\n 7\n(1 row)');
+    const bad = await tool('psql', [db.url, '-c', 'SELECT * FROM nope']);
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toContain('psql: ERROR:  relation "nope" does not exist');
+  });
+});
