@@ -115,42 +115,56 @@ async function runSetup(url: string, stage: Stage, baseDir: string): Promise<voi
   }
 }
 
-export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
-  const out = opts.out ?? process.stdout;
-  const { loaded } = opts;
-  const rb = loaded.runbook;
-  const stage = stageOf(loaded, opts.variant);
-  const runbookDir = path.dirname(loaded.path);
+export interface Seeded {
+  db: DrillDatabase | undefined;
+  urls: Record<string, string>;
+  scratch: string;
+  workdir: string;
+  values: Record<string, string>;
+  env: NodeJS.ProcessEnv;
+  seconds: number;
+  /** Stop the database and remove the scratch folder (unless kept). */
+  cleanup(keep?: boolean): Promise<void>;
+}
 
+/** The incident's broken state: a drill database per declared database, seeded, and a scratch copy of the project. */
+export async function seedRehearsal(loaded: LoadedRunbook, variant: string | undefined, opts: { vars?: Record<string, string>; standIns?: boolean; keep?: boolean } = {}): Promise<Seeded> {
+  const rb = loaded.runbook;
+  const stage = stageOf(loaded, variant);
+  const runbookDir = path.dirname(loaded.path);
   // Inputs: the rehearsal's, then --var; each still checked against its pattern.
-  const values: Record<string, string> = { ...stage.inputs, ...opts.vars };
+  const values: Record<string, string> = { ...stage.inputs, ...(opts.vars ?? {}) };
   for (const [name, spec] of Object.entries(rb.inputs ?? {})) {
     if (values[name] === undefined && spec.default !== undefined) values[name] = String(spec.default);
     if (values[name] !== undefined) checkPattern(rb, name, values[name]!);
   }
-
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'drillbook-scratch-'));
   chmodSync(scratch, 0o755);
   const workdir = path.join(scratch, 'project');
   let db: DrillDatabase | undefined;
-  let result: DrillResult = { exitCode: 1, outcome: undefined, score: undefined };
+  const cleanup = async (keep = false) => {
+    if (keep && db) {
+      db.release();
+      return;
+    }
+    await db?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  };
   try {
     if (stage.workdir) cpSync(path.resolve(runbookDir, stage.workdir), workdir, { recursive: true });
     else mkdirSync(workdir);
-
     const started = Date.now();
     const names = Object.keys(rb.databases ?? {});
     const urls: Record<string, string> = {};
     if (names.length) {
-      db = await startDrillDatabase({ keep: opts.keep });
+      db = await startDrillDatabase({ keep: opts.keep === true });
       for (const name of names) {
         await db.createDatabase(name);
         urls[name] = db.url(name);
       }
-      const seedDb = defaultDatabaseName(rb) ?? names[0]!;
-      await runSetup(urls[seedDb]!, stage, runbookDir);
+      await runSetup(urls[defaultDatabaseName(rb) ?? names[0]!]!, stage, runbookDir);
     }
-    out.write(`drill: ${rb.id}${opts.variant ? ` (variant ${opts.variant})` : ''}: database ready and seeded in ${((Date.now() - started) / 1000).toFixed(1)}s${db ? ` on 127.0.0.1:${db.port}` : ''}; working directory ${workdir}\n`);
+    const seconds = (Date.now() - started) / 1000;
 
     // The stand-ins, first on PATH (and in node_modules/.bin for npx) where the real tool is absent.
     const binDir = path.join(scratch, 'bin');
@@ -164,6 +178,24 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       if (missing.some((t) => t !== 'mix')) installStandins(path.join(workdir, 'node_modules', '.bin'), missing.filter((t) => t !== 'mix'));
       env.PATH = `${binDir}${path.delimiter}${env.PATH ?? ''}`;
     }
+    for (const [name, spec] of Object.entries(rb.databases ?? {})) if ('env' in spec.url) env[spec.url.env] = urls[name];
+    return { db, urls, scratch, workdir, values, env, seconds, cleanup };
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}
+
+export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
+  const out = opts.out ?? process.stdout;
+  const { loaded } = opts;
+  const rb = loaded.runbook;
+  const seeded = await seedRehearsal(loaded, opts.variant, { vars: opts.vars, standIns: opts.standIns, keep: opts.keep });
+  const { db, urls, workdir, values, env } = seeded;
+  const names = Object.keys(rb.databases ?? {});
+  let result: DrillResult = { exitCode: 1, outcome: undefined, score: undefined };
+  try {
+    out.write(`drill: ${rb.id}${opts.variant ? ` (variant ${opts.variant})` : ''}: database ready and seeded in ${seeded.seconds.toFixed(1)}s${db ? ` on 127.0.0.1:${db.port}` : ''}; working directory ${workdir}\n`);
 
     const log = new FaultLog();
     const shell = opts.faults.includes('command-fails-once') ? new FaultyShell(new ExecaShell(), log) : undefined;
@@ -212,12 +244,9 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
     return result;
   } finally {
     if (db && opts.keep) {
-      db.release();
       out.write(`\nThe drill database is still running (kept): psql -h ${db.dir} -p ${db.port} -U postgres ${Object.keys(rb.databases ?? {})[0] ?? 'postgres'}\n`);
-      out.write(`Stop it with: kill ${db.pid ?? '<pid>'} && rm -rf ${db.dir} ${scratch}\n`);
-    } else {
-      await db?.stop();
-      rmSync(scratch, { recursive: true, force: true });
+      out.write(`Stop it with: kill ${db.pid ?? '<pid>'} && rm -rf ${db.dir} ${seeded.scratch}\n`);
     }
+    await seeded.cleanup(opts.keep);
   }
 }

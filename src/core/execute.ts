@@ -3,6 +3,7 @@
  * (with retry), SQL writes, migration-state steps.
  */
 import { evaluateExpect } from './expect.js';
+import { fillText } from './interpolate.js';
 import type { PlanStep } from './plan.js';
 import type { Run } from './runner.js';
 import { durationMs } from './runbook.js';
@@ -133,7 +134,8 @@ async function runMigrations(run: Run, step: PlanStep, signal: AbortSignal): Pro
     return;
   }
   const database = step.database!;
-  const outcome = await port.run({ step, database, cwd: run.ctx.cwd, dryRun: run.ctx.mode === 'dry-run', signal });
+  const names = m.names?.map((n) => fillText(n, run.ctx.values));
+  const outcome = await port.run({ step, database, names, cwd: run.ctx.cwd, dryRun: run.ctx.mode === 'dry-run', signal });
   run.record({
     type: 'migrations.result',
     step: step.id,

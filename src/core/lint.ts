@@ -186,6 +186,7 @@ export function lintRunbook(rb: Runbook, file: string, loc: Locator): Problem[] 
     }
     if (m.action !== undefined && m.expect !== undefined) add('error', [...mPath, 'action'], 'a migrations step either checks (expect) or writes (action), not both', true);
     if (m.action === undefined && m.expect === undefined) add('error', mPath, 'a migrations step needs "expect" (a live check) or "action" (a write)');
+    m.names?.forEach((n, i) => checkText([...mPath, 'names', i], n));
     if ((m.action === 'mark-applied' || m.action === 'mark-rolled-back') && !m.names?.length) {
       add('error', mPath, `migrations action ${m.action} needs "names": the migrations to mark`);
     }

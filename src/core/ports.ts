@@ -41,6 +41,8 @@ export interface DatabasePort {
 export interface MigrationsRequest {
   step: PlanStep;
   database: string;
+  /** The migrations a write names, with `${input}` filled in. */
+  names: string[] | undefined;
   cwd: string;
   dryRun: boolean;
   signal: AbortSignal;

@@ -5,7 +5,7 @@
  */
 import type { Mode, Recorded, RunEvent, RunOutcome, TargetInfo } from './events.js';
 import { describeExpect } from './expect.js';
-import { fillCommand } from './interpolate.js';
+import { fillCommand, fillText } from './interpolate.js';
 import { initialState, nextEffect, rollbackPlan, rollbackSummary, transition, type DecisionOption, type Effect, type RunState } from './machine.js';
 import type { PlanStep } from './plan.js';
 import type { Clock, DatabasePort, Journal, MigrationsPort, Operator, OperatorAnswer, Session, ShellPort } from './ports.js';
@@ -146,7 +146,9 @@ export class Run implements Session {
     }
     if (s.migrations) {
       const m = s.migrations;
-      return m.action ? `${m.action} (${m.tool}, ${m.dir}): ${(m.names ?? ['all on disk']).join(', ')}` : `check ${m.tool} migrations in ${m.dir}`;
+      return m.action
+        ? `${m.action} (${m.tool}, ${m.dir}): ${(m.names?.map((n) => fillText(n, values)) ?? ['all on disk']).join(', ')}${m.action === 'baseline' && m.names?.length ? ' and every migration before it' : ''}`
+        : `check ${m.tool} migrations in ${m.dir}`;
     }
     if (s.ask !== undefined) return `ask for ${s.ask}`;
     return s.checklist?.join('\n') ?? '';

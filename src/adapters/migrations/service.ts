@@ -75,7 +75,7 @@ export class MigrationsService implements MigrationsPort {
       const opts: TrackingOptions = m.schema ? { schema: m.schema } : {};
       if (m.action) {
         const located = locate(target.tool, target.dir, url, opts);
-        const written = await withClient(url, (c) => writeTracking(c, located, m.action!, m.names));
+        const written = await withClient(url, (c) => writeTracking(c, located, m.action!, req.names));
         const after = await diagnoseFolder(target, url, opts);
         return { pass: true, summary: `${m.action}: wrote ${written.length} row(s); now ${after.verdict.line}`, table: tableOf(after.diagnosis), written };
       }
