@@ -1,0 +1,142 @@
+/**
+ * The shipped runbooks, one per incident report: each rehearsal really starts in the incident's
+ * broken state (its symptom reproduces), `drillbook diagnose` names the runbook, and running the
+ * runbook against that state really fixes it (the symptom is gone).
+ */
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { migrate } from 'drizzle-orm/node-postgres/migrator';
+import { execa } from 'execa';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { loadRunbookOrThrow } from '../../src/adapters/runbook-files.js';
+import { seedRehearsal, type Seeded } from '../../src/app/drill.js';
+import { drillbook, ROOT } from '../helpers/cli.js';
+import { sql } from '../helpers/pg.js';
+
+type Probe = (s: Seeded) => Promise<void>;
+
+async function sh(s: Seeded, command: string) {
+  const r = await execa('bash', ['-c', command], { cwd: s.workdir, env: s.env, reject: false, stdin: 'ignore' });
+  return { out: `${String(r.stdout)}\n${String(r.stderr)}`, exitCode: r.exitCode };
+}
+
+async function drizzleMigrate(url: string, folder: string): Promise<string> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await migrate(drizzle(c), { migrationsFolder: folder });
+    return 'ok';
+  } catch (e) {
+    const err = e as { cause?: { code?: string }; code?: string };
+    return err.cause?.code ?? err.code ?? 'error';
+  } finally {
+    await c.end();
+  }
+}
+
+const API_INSERT = "INSERT INTO analytics_events (visitor_id, metadata, event_type, inserted_at) VALUES ('v-1', '{}', 'page_view', now())";
+
+const CASES: Array<{ id: string; diagnoseNames: string; broken: Probe; fixed: Probe }> = [
+  {
+    id: 'ecto-untracked-schema',
+    diagnoseNames: 'ecto-untracked-schema',
+    broken: async (s) => {
+      await expect(sql(s.urls.prod!, API_INSERT)).rejects.toThrow(/column "visitor_id" of relation "analytics_events" does not exist/);
+      expect((await sh(s, 'mix ecto.migrate')).out).toContain('ERROR 42P07 (duplicate_table) relation "customers" already exists');
+    },
+    fixed: async (s) => {
+      await sql(s.urls.prod!, API_INSERT);
+      expect((await sh(s, 'mix ecto.migrate')).out).toContain('Migrations already up');
+    },
+  },
+  {
+    id: 'prisma-phantom-failed-pending',
+    diagnoseNames: 'prisma-phantom-failed-pending',
+    broken: async (s) => {
+      const r = await sh(s, 'npx prisma migrate deploy');
+      expect(r.out).toContain('Error: P3009');
+      expect(r.exitCode).toBe(1);
+    },
+    fixed: async (s) => {
+      expect((await sh(s, 'npx prisma migrate deploy')).out).toContain('No pending migrations to apply.');
+      expect((await sql(s.urls.prod!, 'SELECT count(*)::int AS n FROM landing_page_content')).rows[0].n).toBe(5);
+    },
+  },
+  {
+    id: 'prisma-deploy-before-code',
+    diagnoseNames: 'prisma-deploy-before-code',
+    broken: async (s) => {
+      await expect(sql(s.urls.prod!, 'SELECT count(*) FROM log_entries')).rejects.toThrow(/relation "log_entries" does not exist/);
+      expect((await sh(s, 'npx prisma migrate status')).out).toContain('have not yet been applied');
+    },
+    fixed: async (s) => {
+      await sql(s.urls.prod!, 'SELECT count(*) FROM log_entries');
+      expect((await sh(s, 'npx prisma migrate status')).out).toContain('Database schema is up to date!');
+    },
+  },
+  {
+    id: 'prisma-history-mismatch',
+    diagnoseNames: 'prisma-history-mismatch',
+    broken: async (s) => {
+      expect((await sh(s, 'npx prisma migrate status')).out).toContain('Your local migration history and the migrations table from your database are different');
+    },
+    fixed: async (s) => {
+      expect((await sh(s, 'npx prisma migrate status')).out).toContain('Database schema is up to date!');
+    },
+  },
+  {
+    id: 'drizzle-untracked-push',
+    diagnoseNames: 'drizzle-untracked-push',
+    broken: async (s) => {
+      expect(await drizzleMigrate(s.urls.prod!, path.join(s.workdir, 'drizzle'))).toBe('42P07');
+    },
+    fixed: async (s) => {
+      expect(await drizzleMigrate(s.urls.prod!, path.join(s.workdir, 'drizzle'))).toBe('ok');
+    },
+  },
+  {
+    id: 'prisma-failed-migration',
+    diagnoseNames: 'prisma-failed-migration',
+    broken: async (s) => {
+      expect((await sh(s, 'npx prisma migrate deploy')).out).toContain('Error: P3009');
+    },
+    fixed: async (s) => {
+      expect((await sh(s, 'npx prisma migrate deploy')).out).toContain('No pending migrations to apply.');
+    },
+  },
+];
+
+describe.each(CASES)('runbook $id', ({ id, diagnoseNames, broken, fixed }) => {
+  it('starts broken, is named by diagnose, and ends fixed when the runbook runs', async () => {
+    const loaded = loadRunbookOrThrow(path.join(ROOT, 'runbooks', `${id}.yaml`));
+    const s = await seedRehearsal(loaded, undefined);
+    try {
+      await broken(s);
+      const diag = await drillbook(['diagnose'], { cwd: s.workdir, env: { DATABASE_URL: s.urls.prod } });
+      expect(diag.exitCode, diag.stdout + diag.stderr).toBe(1);
+      expect(diag.stdout).toContain(`drillbook run ${diagnoseNames}`);
+      const vars = Object.entries(s.values).flatMap(([k, v]) => ['--var', `${k}=${v}`]);
+      const run = await drillbook(['run', path.join(ROOT, 'runbooks', `${id}.yaml`), '--auto', '--confirm-target', 'prod', ...vars], { cwd: s.workdir, env: { ...s.env, CI: 'true' } });
+      expect(run.exitCode, run.stdout.slice(-3000) + run.stderr).toBe(0);
+      await fixed(s);
+    } finally {
+      await s.cleanup();
+    }
+  }, 90_000);
+});
+
+describe('every shipped runbook as a drill', () => {
+  it('drillbook validate runbooks/ is clean, and drill --all --auto passes for each runbook and variant', async () => {
+    const v = await drillbook(['validate', 'runbooks/']);
+    expect(v.stdout).toMatch(/^6 runbooks checked: 6 valid, 0 invalid$/m);
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'drillbook-all-'));
+    const r = await drillbook(['drill', '--all', '--auto'], { env: { CI: 'true' }, cwd });
+    rmSync(cwd, { recursive: true, force: true });
+    expect(r.exitCode, r.stdout.slice(-4000)).toBe(0);
+    expect(r.stdout).toContain('every drill passed');
+    expect(r.stdout.match(/\| completed \| yes /g)).toHaveLength(11);
+  }, 300_000);
+});
