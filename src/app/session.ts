@@ -142,7 +142,8 @@ export async function runSession(opts: SessionOptions): Promise<number> {
     const environment = opts.environmentOverride ?? spec.environment;
     const facts = await db.inspect(name);
     targets.push({ name, environment, url: redactor.redact(parts.redacted), host: parts.host, port: parts.port, database: parts.database, user: parts.user, ...facts });
-    planTargets[name] = { environment, databaseName: parts.database };
+    // Gates follow the declared environment, so a drill asks exactly what production will ask.
+    planTargets[name] = { environment: spec.environment, databaseName: parts.database };
   }
 
   const plan = buildPlan(runbook, opts.mode, planTargets);
@@ -202,7 +203,7 @@ export async function runSession(opts: SessionOptions): Promise<number> {
         operator.inner = opts.wrapOperator ? opts.wrapOperator(ink) : ink;
       }, () => operator.interrupt());
     } else {
-      run.subscribe(plainPrinter(plan, write, journal.path ? path.relative(process.cwd(), journal.path) || journal.path : undefined));
+      run.subscribe(plainPrinter(plan, write, journal.path ? path.relative(process.cwd(), journal.path) || journal.path : undefined, (id) => run.title(id)));
       outcome = await run.execute();
     }
     await opts.afterRun?.(run, outcome);

@@ -5,6 +5,7 @@
  */
 import type { Recorded, RunEvent, TargetInfo } from './events.js';
 import { formatEvent, formatTable } from './format.js';
+import { firstOperatorAction } from './first-action.js';
 
 type Sealed = Recorded & { hash?: string };
 
@@ -55,8 +56,7 @@ export function reportFacts(events: readonly Sealed[]): ReportFacts {
   const start = started ? Date.parse(started.ts) : undefined;
   const since = (ts: string | undefined) => (ts && start !== undefined ? Date.parse(ts) - start : undefined);
 
-  const ACTIONS = new Set(['checklist.ticked', 'confirmation', 'command.started', 'sql.result', 'step.skipped', 'step.dry-run', 'note', 'input.set', 'milestone']);
-  const firstAction = events.find((e) => ACTIONS.has(e.type) || (e.type === 'migrations.result' && e.written !== undefined));
+  const firstAction = firstOperatorAction(events);
   const mitigated = events.find((e) => e.type === 'milestone' && e.name === 'mitigated') as Extract<Sealed, { type: 'milestone' }> | undefined;
   const resolved = events.find((e) => e.type === 'milestone' && e.name === 'resolved') as Extract<Sealed, { type: 'milestone' }> | undefined;
 

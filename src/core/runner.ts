@@ -133,6 +133,12 @@ export class Run implements Session {
     return this.ports.redactor.deep({ ...this.ctx.values });
   }
 
+  /** A step's title with input values filled in (secrets redacted). */
+  title(id: string): string {
+    const ps = this.plan.steps[id];
+    return ps ? fillText(ps.title, this.displayValues()) : id;
+  }
+
   /** The exact command or SQL a step will run, values filled in for reading (secrets redacted). */
   preview(step: PlanStep): string {
     const s = step.step;

@@ -4,6 +4,7 @@
  */
 import type { PlanOutline, Recorded } from './events.js';
 import { duration } from './report.js';
+import { firstOperatorAction } from './first-action.js';
 
 export interface Score {
   fixed: boolean;
@@ -16,8 +17,6 @@ export interface Score {
   rules: Array<{ rule: string; held: boolean; detail: string }>;
   points: string[];
 }
-
-const ACTIONS = new Set(['checklist.ticked', 'confirmation', 'command.started', 'sql.result', 'step.skipped', 'note', 'input.set']);
 
 export function scoreDrill(events: readonly Recorded[]): Score {
   const started = events.find((e): e is Extract<Recorded, { type: 'run.started' }> => e.type === 'run.started');
@@ -35,7 +34,7 @@ export function scoreDrill(events: readonly Recorded[]): Score {
   const finished = [...events].reverse().find((e): e is Extract<Recorded, { type: 'run.finished' }> => e.type === 'run.finished');
   const fixed = checks.length > 0 && checks.every((c) => c.pass);
 
-  const firstAction = events.find((e) => ACTIONS.has(e.type));
+  const firstAction = firstOperatorAction(events);
   const firstVerify = events.find((e) => e.type === 'check.result' && e.pass && phaseOf.get(e.step)?.kind === 'verify');
 
   const phases = plan.phases.filter((p) => !p.rollback).map((p) => {

@@ -266,10 +266,10 @@ export function App({ run, bridge, interrupt, now }: { run: Run; bridge: InkBrid
         {...(now ? { now } : {})}
       />
       <Box>
-        <PhaseList state={state} current={step?.id} />
+        <PhaseList state={state} current={step?.id} title={(id) => run.title(id)} />
         <Box flexDirection="column" flexGrow={1}>
           {previous ? <PreviousStep run={run} id={previous} /> : null}
-          {step && st ? <StepView step={step} st={st} preview={run.preview(step)} cursor={cursor} busy={screenOf().kind === 'busy'} /> : null}
+          {step && st ? <StepView step={step} title={run.title(step.id)} st={st} preview={run.preview(step)} cursor={cursor} busy={screenOf().kind === 'busy'} /> : null}
           {finished ? (
             <Text bold color={c(state.outcome === 'completed' ? 'green' : 'red')}>
               Run {state.outcome}

@@ -28,18 +28,22 @@ export function Banner(props: { title: string; mode: Mode; targets: TargetInfo[]
   return (
     <Box flexDirection="column" borderStyle="single" paddingX={1}>
       <Box justifyContent="space-between">
-        <Text bold>
-          drillbook · {props.title} · <Text color={c(props.mode === 'incident' ? 'red' : 'blue')}>{modeWord}</Text>
-          {props.rollingBack ? <Text color={c('magenta')}> · ROLLING BACK</Text> : null}
-        </Text>
-        <Text>
-          {props.operator ? `${props.operator} · ` : ''}
-          <Elapsed since={props.startedAt} {...(props.now ? { now: props.now } : {})} />
-        </Text>
+        <Box flexShrink={1}>
+          <Text bold wrap="truncate-end">
+            <Text color={c(props.mode === 'incident' ? 'red' : 'blue')}>{modeWord}</Text>
+            {props.rollingBack ? <Text color={c('magenta')}> · ROLLING BACK</Text> : null} · {props.title}
+          </Text>
+        </Box>
+        <Box flexShrink={0} marginLeft={1}>
+          <Text>
+            {props.operator ? `${props.operator} · ` : ''}
+            <Elapsed since={props.startedAt} {...(props.now ? { now: props.now } : {})} />
+          </Text>
+        </Box>
       </Box>
       {props.targets.length === 0 ? <Text>no database target</Text> : null}
       {props.targets.map((t) => (
-        <Text key={t.name}>
+        <Text key={t.name} wrap="truncate-end">
           <Text bold inverse={Boolean(c('x'))} color={c(ENV_COLOR[t.environment] ?? 'white')}>
             {` ${ENV_WORD[t.environment] ?? t.environment} `}
           </Text>

@@ -17,7 +17,7 @@ export const STAGE_MARK: Record<StepStage, string> = {
 
 const STAGE_COLOR: Partial<Record<StepStage, string>> = { passed: 'green', failed: 'red', 'awaiting-confirmation': 'yellow', unknown: 'yellow', 'rolled-back': 'magenta', running: 'cyan' };
 
-export function PhaseList({ state, current, height = 14 }: { state: RunState; current: string | undefined; height?: number }) {
+export function PhaseList({ state, current, height = 14, title = (id) => state.plan.steps[id]!.title }: { state: RunState; current: string | undefined; height?: number; title?: (id: string) => string }) {
   const c = useColor();
   const { plan } = state;
   const currentPhase = current ? plan.steps[current]?.phase.id : undefined;
@@ -31,7 +31,7 @@ export function PhaseList({ state, current, height = 14 }: { state: RunState; cu
     lines.push({
       key: `p-${phase.id}`,
       node: (
-        <Text bold={isCurrent} color={c(failed ? 'red' : done === stages.length ? 'green' : isCurrent ? 'cyan' : 'gray')}>
+        <Text bold={isCurrent} wrap="truncate-end" color={c(failed ? 'red' : done === stages.length ? 'green' : isCurrent ? 'cyan' : 'gray')}>
           {mark} {i + 1}. {phase.title} <Text dimColor>({done}/{stages.length}{phase.kind === 'rollback' ? ', rollback' : ''})</Text>
         </Text>
       ),
@@ -48,9 +48,9 @@ export function PhaseList({ state, current, height = 14 }: { state: RunState; cu
       lines.push({
         key: `s-${id}`,
         node: (
-          <Text color={c(STAGE_COLOR[st.stage] ?? 'white')} bold={here}>
+          <Text color={c(STAGE_COLOR[st.stage] ?? 'white')} bold={here} wrap="truncate-end">
             {here ? '  ❯ ' : '    '}
-            {STAGE_MARK[st.stage]} {plan.steps[id]!.title}
+            {STAGE_MARK[st.stage]} {title(id)}
           </Text>
         ),
       });
@@ -58,7 +58,7 @@ export function PhaseList({ state, current, height = 14 }: { state: RunState; cu
     if (to < phase.steps.length) lines.push({ key: `${phase.id}-below`, node: <Text dimColor>     … {phase.steps.length - to} more below</Text> });
   }
   return (
-    <Box flexDirection="column" width={44} paddingRight={1}>
+    <Box flexDirection="column" width={38} flexShrink={0} paddingRight={1}>
       {lines.map((l) => (
         <Box key={l.key}>{l.node}</Box>
       ))}

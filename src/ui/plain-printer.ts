@@ -24,7 +24,7 @@ export function indent(text: string, prefix = '   '): string {
   return text.split('\n').map((l) => `${prefix}${l}`).join('\n');
 }
 
-export function plainPrinter(plan: Plan, write: (s: string) => void, transcript?: string): Printer {
+export function plainPrinter(plan: Plan, write: (s: string) => void, transcript?: string, title: (id: string) => string = (id) => plan.steps[id]?.title ?? id): Printer {
   let lastPhase: string | undefined;
   let lastStep: string | undefined;
   const pending: Record<string, string> = {};
@@ -57,7 +57,7 @@ export function plainPrinter(plan: Plan, write: (s: string) => void, transcript?
         write(`\n== Phase ${n}/${plan.phases.length}: ${ps.phase.title} [${ps.phase.kind}]${state.status === 'rolling-back' ? ' (ROLLBACK)' : ''}\n`);
       }
       lastStep = ps.id;
-      write(`-- ${ps.id}: ${ps.title}  [${ps.action}, ${ps.effect}${ps.database ? ` on ${ps.database}` : ''}]\n`);
+      write(`-- ${ps.id}: ${title(ps.id)}  [${ps.action}, ${ps.effect}${ps.database ? ` on ${ps.database}` : ''}]\n`);
       if (ps.step.notes) write(`${indent(ps.step.notes.trim())}\n`);
     }
     if (e.type === 'command.output') {

@@ -16,14 +16,14 @@ export function tail(text: string, n: number): string[] {
   return lines.slice(-n);
 }
 
-export function StepView(props: { step: PlanStep; st: StepState; preview: string; cursor: number; busy: boolean }) {
+export function StepView(props: { step: PlanStep; title: string; st: StepState; preview: string; cursor: number; busy: boolean }) {
   const c = useColor();
   const { step, st } = props;
   const s = step.step;
   return (
-    <Box flexDirection="column" flexGrow={1}>
+    <Box flexDirection="column" flexGrow={1} flexShrink={1}>
       <Text bold>
-        {STAGE_MARK[st.stage]} {step.title}
+        {STAGE_MARK[st.stage]} {props.title}
       </Text>
       <Text dimColor>
         {step.id} · {step.action} · {step.effect}
