@@ -151,6 +151,8 @@ function printError(err: DrillbookError): void {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // A terminal that went away (ssh dropped, tmux closed) must not crash the run before it cleans up.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const program = buildProgram();
   if (argv.length <= 2) {
     process.stdout.write(program.helpInformation());

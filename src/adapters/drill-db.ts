@@ -203,20 +203,36 @@ export function freePort(): Promise<number> {
 }
 
 const live = new Set<ChildProcess>();
+const dirsToRemove = new Set<string>();
 let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  // Last resort when the process exits without stopping its drill database: never leave a server behind.
+  // Last resort when the process exits without stopping its drill database: never leave a server
+  // (or its files) behind.
   process.on('exit', () => {
     for (const child of live) {
       try {
-        child.kill('SIGQUIT');
+        child.kill('SIGKILL');
       } catch {
         // gone
       }
     }
+    for (const dir of dirsToRemove) {
+      try {
+        rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // best effort
+      }
+    }
   });
+}
+
+/** Remove this folder when the process exits, whatever happens before. */
+export function removeOnExit(dir: string): () => void {
+  installExitHook();
+  dirsToRemove.add(dir);
+  return () => dirsToRemove.delete(dir);
 }
 
 export interface StartOptions {
@@ -234,7 +250,8 @@ export async function startDrillDatabase(options: StartOptions = {}): Promise<Dr
   chownTree(dir, who);
   chmodSync(data, 0o700);
   chmodSync(dir, 0o755);
-  installExitHook();
+  const keepDir = removeOnExit(dir);
+  if (options.keep) keepDir();
 
   const password = randomBytes(18).toString('base64url');
   let port = await freePort();
@@ -314,6 +331,7 @@ export async function startDrillDatabase(options: StartOptions = {}): Promise<Dr
       if (!options.keep) rmSync(dir, { recursive: true, force: true });
     },
     release() {
+      keepDir();
       if (!child) return;
       live.delete(child);
       child.unref();

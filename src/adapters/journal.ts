@@ -87,6 +87,24 @@ export class FileJournal implements Journal {
   }
 
   /** A new transcript `<dir>/<UTC timestamp>-<runbook id>.jsonl`. */
+  /** If the process dies before close(), its lock goes with it. */
+  private static locks = new Set<string>();
+  private static hooked = false;
+  private static releaseOnExit(lock: string): void {
+    FileJournal.locks.add(lock);
+    if (FileJournal.hooked) return;
+    FileJournal.hooked = true;
+    process.on('exit', () => {
+      for (const l of FileJournal.locks) {
+        try {
+          unlinkSync(l);
+        } catch {
+          // gone
+        }
+      }
+    });
+  }
+
   static create(dir: string, runbookId: string, now: Date): FileJournal {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -103,6 +121,7 @@ export class FileJournal implements Journal {
       fsyncDir(dir);
       const lock = `${file}.lock`;
       takeLock(lock);
+      FileJournal.releaseOnExit(lock);
       return new FileJournal(file, fd, GENESIS, lock);
     }
   }
@@ -111,6 +130,7 @@ export class FileJournal implements Journal {
   static reopen(file: string, prev: string): FileJournal {
     const lock = `${file}.lock`;
     takeLock(lock);
+    FileJournal.releaseOnExit(lock);
     const fd = openSync(file, 'a', 0o600);
     return new FileJournal(file, fd, prev, lock);
   }
@@ -145,6 +165,7 @@ export class FileJournal implements Journal {
       } catch {
         // already gone
       }
+      FileJournal.locks.delete(this.lockPath);
     }
   }
 }

@@ -15,7 +15,7 @@ import type { Operator } from '../core/ports.js';
 import type { LoadedRunbook, Rehearsal } from '../core/runbook.js';
 import { defaultDatabaseName } from '../core/runbook.js';
 import { renderDebrief, scoreDrill, type Score } from '../core/score.js';
-import { startDrillDatabase, type DrillDatabase } from '../adapters/drill-db.js';
+import { removeOnExit, startDrillDatabase, type DrillDatabase } from '../adapters/drill-db.js';
 import { ExecaShell } from '../adapters/shell.js';
 import { installStandins, PG_TOOLS, STANDIN_TOOLS } from '../standin/install.js';
 import { armRestart, FaultLog, FaultyShell, HangingDb, type FaultName } from './faults.js';
@@ -140,11 +140,13 @@ export async function seedRehearsal(loaded: LoadedRunbook, variant: string | und
   }
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'drillbook-scratch-'));
   chmodSync(scratch, 0o755);
+  const keepScratch = removeOnExit(scratch);
   const workdir = path.join(scratch, 'project');
   let db: DrillDatabase | undefined;
   const cleanup = async (keep = false) => {
     if (keep && db) {
       db.release();
+      keepScratch();
       return;
     }
     await db?.stop();

@@ -28,7 +28,7 @@ export async function diagnoseCommand(opts: DiagnoseOptions, out: NodeJS.Writabl
   const rel = path.relative(process.cwd(), target.dir) || '.';
   out.write(`${target.tool} migrations in ${rel} against ${parts.host}:${parts.port}/${parts.database} (${diagnosis.table}${diagnosis.tableExists ? `, ${diagnosis.rowCount} row(s)` : ': missing'})\n\n`);
   if (diagnosis.entries.length) {
-    out.write(`${formatTable({ columns: ['MIGRATION', 'STATE', 'EVIDENCE'], rows: diagnosis.entries.map((e) => [e.name, e.state, e.evidence]), rowCount: diagnosis.entries.length }, 100_000, 400).replace(/\(\d+ rows?\)$/, '')}\n`);
+    out.write(`${formatTable({ columns: ['MIGRATION', 'STATE', 'EVIDENCE'], rows: diagnosis.entries.map((e) => [e.name, e.state, e.evidence]), rowCount: diagnosis.entries.length }, 100_000, 400).replace(/\n\(\d+ rows?\)$/, '')}\n`);
   }
   if (diagnosis.appTables.length && diagnosis.database === 'untracked-schema') out.write(`application tables: ${diagnosis.appTables.join(', ')}\n`);
   for (const w of diagnosis.warnings) out.write(`warning: ${w}\n`);

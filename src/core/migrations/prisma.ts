@@ -79,7 +79,7 @@ export function classifyPrisma(local: LocalMigration[], rows: PrismaRow[] | unde
     if (onDisk.has(name)) continue;
     const r = rs[rs.length - 1]!;
     const what = r.finished_at && !r.rolled_back_at ? `applied ${r.finished_at}` : r.rolled_back_at ? 'rolled back' : 'failed';
-    entries.push({ name, state: 'phantom', evidence: `in ${table} (${what}) but no folder on disk; prisma migrate status still says "up to date"`, conflicts: [] });
+    entries.push({ name, state: 'phantom', evidence: `in ${table} (${what}) but no folder on disk (prisma migrate status alone calls this "up to date")`, conflicts: [] });
   }
   if (local.some((m) => m.sql === undefined)) warnings.push('a migration folder has no migration.sql (Prisma fails with P3015)');
   const tableExists = rows !== undefined;
