@@ -24,31 +24,26 @@ function buildProgram(): Command {
     .exitOverride();
 
   program
-    .command('validate')
-    .description('check runbook files (or folders of *.yaml) without running anything')
-    .argument('<paths...>', 'runbook files or folders')
-    .option('--json', 'print the result as JSON')
-    .action(async (paths: string[], opts: { json?: boolean }) => {
-      const { validateCommand } = await import('./commands/validate.js');
-      process.exitCode = validateCommand(paths, opts);
+    .command('drill')
+    .description('rehearse a runbook against a throwaway PostgreSQL seeded with the incident (no argument: pick one)')
+    .argument('[runbook]', 'a runbook id or path (default: choose from a list)')
+    .option('--auto', 'run unattended; destructive steps are confirmed against the drill database only')
+    .option('--plain', 'line-by-line prompts instead of the full-screen interface')
+    .option('--variant <id>', 'rehearse one of the runbook\'s rehearsal variants')
+    .option('--fault <name>', `inject a fault (repeatable): ${Object.keys({ 'db-restart': 1, 'statement-hang': 1, 'command-fails-once': 1 }).join(', ')}`, collect)
+    .option('--keep', 'keep the drill database running at the end and print how to connect')
+    .option('--stand-ins', 'use the offline stand-ins even where the real prisma, drizzle-kit or mix is installed')
+    .option('--all', 'with --auto: rehearse every runbook (and variant) in turn; exit 1 if any fails')
+    .option('--dir <folder>', 'with --all: the runbooks of this folder instead of the shipped ones')
+    .option('--var <name=value>', 'value of an input (repeatable)', collect)
+    .option('--db <name=url>', 'refused: a drill only uses its own throwaway database', collect)
+    .option('--operator <name>', 'who is rehearsing (default: git user.name, else $USER)')
+    .option('--transcript-dir <dir>', 'where transcripts are written', 'transcripts')
+    .action(async (ref: string | undefined, opts: Record<string, unknown>) => {
+      const { drillCommand } = await import('./commands/drill.js');
+      process.exitCode = await drillCommand(ref, opts as never);
     });
 
-  program
-    .command('list')
-    .description('list the shipped runbooks and those under ./runbooks')
-    .option('--json', 'print the list as JSON')
-    .action(async (opts: { json?: boolean }) => {
-      const { listCommand } = await import('./commands/list.js');
-      process.exitCode = listCommand(opts);
-    });
-
-  program
-    .command('schema')
-    .description('print the JSON Schema of the runbook format')
-    .action(async () => {
-      const { schemaCommand } = await import('./commands/schema.js');
-      process.exitCode = schemaCommand();
-    });
 
   const run = program
     .command('run')
@@ -89,6 +84,19 @@ function buildProgram(): Command {
     });
 
   program
+    .command('diagnose')
+    .description('compare a migrations folder with its tracking table: every migration, its state and the evidence')
+    .addOption(new Option('--tool <tool>', 'the migration tool (default: from the folder layout)').choices(['prisma', 'drizzle', 'ecto']))
+    .option('--migrations <dir>', 'the migrations folder (default: the tool\'s usual folder)')
+    .option('--db <url>', 'the database (default: $DATABASE_URL)')
+    .option('--schema <schema>', 'schema of the tracking table, when not the tool default')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: Record<string, unknown>) => {
+      const { diagnoseCommand } = await import('./commands/diagnose.js');
+      process.exitCode = await diagnoseCommand(opts as never);
+    });
+
+  program
     .command('report')
     .description('render the postmortem report of a transcript')
     .argument('<transcript>', 'a transcript (.jsonl)')
@@ -109,37 +117,30 @@ function buildProgram(): Command {
     });
 
   program
-    .command('diagnose')
-    .description('compare a migrations folder with its tracking table: every migration, its state and the evidence')
-    .addOption(new Option('--tool <tool>', 'the migration tool (default: from the folder layout)').choices(['prisma', 'drizzle', 'ecto']))
-    .option('--migrations <dir>', 'the migrations folder (default: the tool\'s usual folder)')
-    .option('--db <url>', 'the database (default: $DATABASE_URL)')
-    .option('--schema <schema>', 'schema of the tracking table, when not the tool default')
+    .command('validate')
+    .description('check runbook files (or folders of *.yaml) without running anything')
+    .argument('<paths...>', 'runbook files or folders')
     .option('--json', 'print the result as JSON')
-    .action(async (opts: Record<string, unknown>) => {
-      const { diagnoseCommand } = await import('./commands/diagnose.js');
-      process.exitCode = await diagnoseCommand(opts as never);
+    .action(async (paths: string[], opts: { json?: boolean }) => {
+      const { validateCommand } = await import('./commands/validate.js');
+      process.exitCode = validateCommand(paths, opts);
     });
 
   program
-    .command('drill')
-    .description('rehearse a runbook against a throwaway PostgreSQL seeded with the incident (no argument: pick one)')
-    .argument('[runbook]', 'a runbook id or path (default: choose from a list)')
-    .option('--auto', 'run unattended; destructive steps are confirmed against the drill database only')
-    .option('--plain', 'line-by-line prompts instead of the full-screen interface')
-    .option('--variant <id>', 'rehearse one of the runbook\'s rehearsal variants')
-    .option('--fault <name>', `inject a fault (repeatable): ${Object.keys({ 'db-restart': 1, 'statement-hang': 1, 'command-fails-once': 1 }).join(', ')}`, collect)
-    .option('--keep', 'keep the drill database running at the end and print how to connect')
-    .option('--stand-ins', 'use the offline stand-ins even where the real prisma, drizzle-kit or mix is installed')
-    .option('--all', 'with --auto: rehearse every runbook (and variant) in turn; exit 1 if any fails')
-    .option('--dir <folder>', 'with --all: the runbooks of this folder instead of the shipped ones')
-    .option('--var <name=value>', 'value of an input (repeatable)', collect)
-    .option('--db <name=url>', 'refused: a drill only uses its own throwaway database', collect)
-    .option('--operator <name>', 'who is rehearsing (default: git user.name, else $USER)')
-    .option('--transcript-dir <dir>', 'where transcripts are written', 'transcripts')
-    .action(async (ref: string | undefined, opts: Record<string, unknown>) => {
-      const { drillCommand } = await import('./commands/drill.js');
-      process.exitCode = await drillCommand(ref, opts as never);
+    .command('list')
+    .description('list the shipped runbooks and those under ./runbooks')
+    .option('--json', 'print the list as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const { listCommand } = await import('./commands/list.js');
+      process.exitCode = listCommand(opts);
+    });
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of the runbook format')
+    .action(async () => {
+      const { schemaCommand } = await import('./commands/schema.js');
+      process.exitCode = schemaCommand();
     });
 
   return program;

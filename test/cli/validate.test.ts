@@ -104,3 +104,19 @@ describe('drillbook commands', () => {
     expect(readFileSync(path.join(ROOT, 'schema', 'runbook.schema.json'), 'utf8')).toBe(`${r.stdout}\n`);
   });
 });
+
+describe('README', () => {
+  it('shows the literal --help of every command', async () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    for (const cmd of ['', 'drill', 'run', 'resume', 'diagnose', 'report', 'verify', 'validate', 'list', 'schema']) {
+      const r = await drillbook(cmd ? [cmd, '--help'] : ['--help'], { env: { COLUMNS: '100' } });
+      expect(readme, `drillbook ${cmd} --help is not in README.md: run node scripts/readme.mjs`).toContain(r.stdout.trimEnd());
+    }
+  });
+
+  it('names the first command and the test command', () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    expect(readme).toContain('npm ci && npx drillbook drill');
+    expect(readme).toContain('npm test');
+  });
+});
