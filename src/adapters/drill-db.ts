@@ -9,6 +9,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
+  accessSync,
+  constants as fsConstants,
+  statfsSync,
   chmodSync,
   chownSync,
   cpSync,
@@ -147,15 +150,32 @@ function cacheDir(): string {
   return path.join(base, 'drillbook');
 }
 
+/**
+ * Where a throwaway cluster lives: memory (/dev/shm) when there is room, since nothing in it must
+ * survive and copying the template there takes a tenth of the time; else the temp folder.
+ */
+export function drillBase(): string {
+  try {
+    const st = statfsSync('/dev/shm');
+    if (st.bavail * st.bsize > 512 * 2 ** 20) {
+      accessSync('/dev/shm', fsConstants.W_OK);
+      return '/dev/shm';
+    }
+  } catch {
+    // no /dev/shm here
+  }
+  return os.tmpdir();
+}
+
 /** A directory the postgres user can reach (mkdtemp makes 0700 folders). */
-function scratchDir(prefix: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+function scratchDir(prefix: string, base = os.tmpdir()): string {
+  const dir = mkdtempSync(path.join(base, prefix));
   chmodSync(dir, 0o755);
   return dir;
 }
 
 function initTemplate(bin: Binaries, who: RunAs | undefined): string {
-  const template = path.join(cacheDir(), `pg-template-${bin.version}`);
+  const template = path.join(cacheDir(), `pg-template-${bin.version}-w1`);
   if (existsSync(path.join(template, 'PG_VERSION'))) return template;
   mkdirSync(cacheDir(), { recursive: true, mode: 0o700 });
   const work = scratchDir('drillbook-initdb-');
@@ -168,7 +188,7 @@ function initTemplate(bin: Binaries, who: RunAs | undefined): string {
   try {
     execFileSync(
       bin.initdb,
-      [`--pgdata=${data}`, '--username=postgres', `--pwfile=${pwfile}`, '--auth-local=trust', '--auth-host=scram-sha-256', '--locale=C', '--lc-messages=C', '--encoding=UTF8', '--no-sync'],
+      [`--pgdata=${data}`, '--username=postgres', `--pwfile=${pwfile}`, '--auth-local=trust', '--auth-host=scram-sha-256', '--locale=C', '--lc-messages=C', '--encoding=UTF8', '--no-sync', '--wal-segsize=1'],
       { stdio: ['ignore', 'pipe', 'pipe'], ...(who ?? {}), env: { ...process.env, LC_ALL: 'C' } },
     );
   } catch (e) {
@@ -244,7 +264,7 @@ export async function startDrillDatabase(options: StartOptions = {}): Promise<Dr
   const bin = await loadBinaries();
   const who = runAsFor();
   const template = initTemplate(bin, who);
-  const dir = scratchDir('drillbook-drill-');
+  const dir = scratchDir('drillbook-drill-', drillBase());
   const data = path.join(dir, 'data');
   cpSync(template, data, { recursive: true });
   chownTree(dir, who);

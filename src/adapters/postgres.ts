@@ -120,20 +120,20 @@ export class PgDatabases implements DatabasePort {
       return { unreachable: this.explain(database, e as PgError, 0, false) };
     }
     const info: Partial<TargetInfo> = {};
-    const one = async (sql: string): Promise<string | undefined> => {
+    const one = async (sql: string): Promise<string[] | undefined> => {
       try {
         const r = await client.query({ text: sql, rowMode: 'array', types: textTypes });
-        return (r.rows[0] as string[] | undefined)?.[0] ?? undefined;
+        return r.rows[0] as string[] | undefined;
       } catch {
         return undefined;
       }
     };
-    const version = await one("SELECT current_setting('server_version')");
-    if (version) info.serverVersion = version;
+    const row = await one("SELECT current_setting('server_version'), pg_is_in_recovery()::text");
+    if (row?.[0]) info.serverVersion = row[0];
+    if (row?.[1]) info.inRecovery = row[1] === 'true';
+    // Superusers and pg_monitor members may read the system identifier; others just do without it.
     const sysid = await one('SELECT system_identifier::text FROM pg_control_system()');
-    if (sysid) info.systemIdentifier = sysid;
-    const recovery = await one('SELECT pg_is_in_recovery()::text');
-    if (recovery) info.inRecovery = recovery === 'true';
+    if (sysid?.[0]) info.systemIdentifier = sysid[0];
     return info;
   }
 

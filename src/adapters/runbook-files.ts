@@ -98,6 +98,13 @@ export function listRunbooks(cwd = process.cwd()): { entries: RunbookEntry[]; pr
 /** A runbook named by path, or by id among the shipped and local runbooks. */
 export function resolveRunbook(ref: string, cwd = process.cwd()): string {
   if (existsSync(ref) && statSync(ref).isFile()) return ref;
+  // Fast path: a runbook file named after its id (a local one overrides a shipped one).
+  for (const dir of [path.resolve(cwd, 'runbooks'), shippedRunbooksDir()]) {
+    for (const ext of ['.yaml', '.yml']) {
+      const file = path.join(dir, `${ref}${ext}`);
+      if (/^[a-z0-9][a-z0-9_-]*$/.test(ref) && existsSync(file) && readRunbookFile(file).runbook?.id === ref) return file;
+    }
+  }
   const { entries } = listRunbooks(cwd);
   const found = entries.filter((e) => e.id === ref);
   if (found.length >= 1) return found[found.length - 1]!.path; // a local runbook overrides a shipped one

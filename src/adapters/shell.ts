@@ -2,7 +2,6 @@
  * Commands as real processes (execa): streamed output, a timeout and Ctrl-C that kill the whole
  * process group, a failed command reported as a result, never thrown.
  */
-import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import type { CommandRequest, CommandResult, ShellPort } from '../core/ports.js';
 
@@ -14,6 +13,8 @@ function shellPath(): string | true {
 
 export class ExecaShell implements ShellPort {
   async run(req: CommandRequest): Promise<CommandResult> {
+    // Loaded on the first command, not at start-up.
+    const { execa } = await import('execa');
     const started = Date.now();
     let timedOut = false;
     let cancelled = false;

@@ -4,7 +4,7 @@
  * the success checks and a debrief. Nothing is left behind.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, chmodSync, constants as fsConstants, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -64,17 +64,23 @@ function stageOf(loaded: LoadedRunbook, variantId: string | undefined): Stage {
   };
 }
 
+/** Whether an executable of that name is on PATH (looked up without spawning a shell). */
 function onPath(tool: string, env: NodeJS.ProcessEnv): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], { env, stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    try {
+      accessSync(path.join(dir, tool), fsConstants.X_OK);
+      return true;
+    } catch {
+      // not here
+    }
   }
+  return false;
 }
 
 /** The major version of an installed PostgreSQL client tool (0 when absent). */
 function clientMajor(tool: string, env: NodeJS.ProcessEnv): number {
+  if (!onPath(tool, env)) return 0;
   try {
     const v = execFileSync(tool, ['--version'], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 });
     return Number(/(\d+)(?:\.\d+)?/.exec(v)?.[1] ?? 0);
@@ -174,7 +180,9 @@ export async function seedRehearsal(loaded: LoadedRunbook, variant: string | und
     for (const key of Object.keys(env)) if (key.startsWith('PG')) delete env[key];
     const missing: string[] = STANDIN_TOOLS.filter((t) => opts.standIns || (!onPath(t, env) && !existsSync(path.join(workdir, 'node_modules', '.bin', t))));
     // PostgreSQL's client tools refuse a newer server: stand in when they are absent or older than the drill server.
-    const pgTools = PG_TOOLS.filter((t) => opts.standIns || !db || clientMajor(t, env) < db.serverMajor);
+    // pg_dump, pg_restore and psql come from one installation: one version check for all three.
+    const clientTooOld = !db || clientMajor('pg_dump', env) < db.serverMajor;
+    const pgTools = PG_TOOLS.filter((t) => opts.standIns || clientTooOld || !onPath(t, env));
     if (missing.length || pgTools.length) {
       installStandins(binDir, [...missing, ...pgTools]);
       if (missing.some((t) => t !== 'mix')) installStandins(path.join(workdir, 'node_modules', '.bin'), missing.filter((t) => t !== 'mix'));

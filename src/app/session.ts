@@ -130,17 +130,22 @@ export async function runSession(opts: SessionOptions): Promise<number> {
       if (!isLocalHost(host)) throw new UsageError(`a drill runs only against its own local database; ${name} points at ${host}`, 'drop --db: the drill starts its own throwaway PostgreSQL');
     }
   }
+  // Start loading the full-screen interface now, while the targets are inspected.
+  const inkModule = opts.ui === 'ink' ? import('../ui/ink-app.js') : undefined;
+  inkModule?.catch(() => undefined);
   const redactor = collectSecrets(opts);
   const db = new PgDatabases(opts.databaseUrls);
 
   // Targets: what the banner shows and the transcript pins. Nothing here can fail the run.
   const targets: TargetInfo[] = [];
   const planTargets: Record<string, PlanTarget> = {};
-  for (const [name, spec] of Object.entries(runbook.databases ?? {})) {
+  const entries = Object.entries(runbook.databases ?? {});
+  const inspected = await Promise.all(entries.map(([name]) => db.inspect(name)));
+  for (const [i, [name, spec]] of entries.entries()) {
     const url = opts.databaseUrls[name]!;
     const parts = parseDatabaseUrl(url)!;
     const environment = opts.environmentOverride ?? spec.environment;
-    const facts = await db.inspect(name);
+    const facts = inspected[i]!;
     targets.push({ name, environment, url: redactor.redact(parts.redacted), host: parts.host, port: parts.port, database: parts.database, user: parts.user, ...facts });
     // Gates follow the declared environment, so a drill asks exactly what production will ask.
     planTargets[name] = { environment: spec.environment, databaseName: parts.database };
@@ -198,7 +203,7 @@ export async function runSession(opts: SessionOptions): Promise<number> {
       run.record({ type: 'run.resumed', operator: opts.operatorName, ...opts.resume.note });
     }
     if (opts.ui === 'ink') {
-      const { runInk } = await import('../ui/ink-app.js');
+      const { runInk } = await inkModule!;
       outcome = await runInk(run, (ink) => {
         operator.inner = opts.wrapOperator ? opts.wrapOperator(ink) : ink;
       }, () => operator.interrupt());

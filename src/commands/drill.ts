@@ -64,6 +64,8 @@ export async function drillCommand(ref: string | undefined, opts: DrillCommandOp
   const file = resolveRunbook(ref ?? (await pick()));
   const loaded = loadRunbookOrThrow(file);
   const ui = pickInterface(opts);
+  // Compile the full-screen interface while the drill database starts (the same module promise is reused).
+  if (ui === 'ink') import('../ui/ink-app.js').catch(() => undefined);
   const r = await runDrill({ loaded, ui, ...(opts.variant ? { variant: opts.variant } : {}), ...common });
   return r.exitCode;
 }

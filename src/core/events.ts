@@ -86,7 +86,11 @@ export type Recorded<E extends RunEvent = RunEvent> = E & {
   mode: Mode;
 };
 
-/** Events that change nothing in the target and need no fsync before the next one (output chunks). */
+/**
+ * Events written without their own fdatasync: output chunks, and a check's result (read-only; the
+ * step's end, synced right after, makes it durable, and a check caught by a crash runs again).
+ * Everything that precedes or follows a change to the target is synced before the run goes on.
+ */
 export function isChatty(e: RunEvent): boolean {
-  return e.type === 'command.output';
+  return e.type === 'command.output' || e.type === 'check.result';
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { drillBase } from '../../src/adapters/drill-db.js';
 import { drillbook, ROOT } from '../helpers/cli.js';
 
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'runbooks', 'drill-fixture.yaml');
@@ -18,7 +19,8 @@ function cwd(): string {
 }
 
 function drillLeftovers(): string[] {
-  return readdirSync(os.tmpdir()).filter((f) => f.startsWith('drillbook-drill-') || f.startsWith('drillbook-scratch-'));
+  const dirs = [os.tmpdir(), drillBase()];
+  return [...new Set(dirs)].flatMap((d) => readdirSync(d).filter((f) => f.startsWith('drillbook-drill-') || f.startsWith('drillbook-scratch-')).map((f) => path.join(d, f)));
 }
 
 function postgresProcesses(): string[] {
