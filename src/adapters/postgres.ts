@@ -77,13 +77,19 @@ export class PgDatabases implements DatabasePort {
     const onAbort = () => void this.cancelBackend(name, pid);
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      await client.query(readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN');
-      await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
+      // One round trip to open the transaction and set its timeout.
+      await client.query(`${readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN'}; SET LOCAL statement_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
       const res = await client.query(
         params.length ? { text: sql, values: [...params], rowMode: 'array', types: textTypes } : { text: sql, rowMode: 'array', types: textTypes },
       );
       const last = (Array.isArray(res) ? res[res.length - 1] : res) as pg.QueryArrayResult;
-      await client.query(readOnly ? 'ROLLBACK' : 'COMMIT');
+      if (readOnly) {
+        // Nothing to keep: the rollback is queued on the connection (the next statement waits for it),
+        // and the check does not wait for its answer.
+        client.query('ROLLBACK').catch(() => this.drop(name, client));
+      } else {
+        await client.query('COMMIT');
+      }
       const rows = (last.rows ?? []) as Array<Array<string | null>>;
       const result: CheckRows = {
         columns: (last.fields ?? []).map((f) => f.name),

@@ -3,16 +3,21 @@
  * the line's text without that key, which includes "prev", the previous line's hash. Editing,
  * dropping or reordering a line breaks the chain at that line.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 import type { Recorded } from './events.js';
 
 export const GENESIS = '0'.repeat(64);
+
+/** SHA-256 hex of a string: the one-shot crypto.hash where Node has it (20.12+), else createHash. */
+function sha256Hex(text: string): string {
+  return typeof oneShotHash === 'function' ? oneShotHash('sha256', text, 'hex') : createHash('sha256').update(text).digest('hex');
+}
 
 const HASH_SUFFIX = /,"hash":"([0-9a-f]{64})"\}$/;
 
 export function sealLine(event: Recorded, prev: string): { line: string; hash: string } {
   const body = JSON.stringify({ ...event, prev });
-  const hash = createHash('sha256').update(body).digest('hex');
+  const hash = sha256Hex(body);
   return { line: `${body.slice(0, -1)},"hash":"${hash}"}`, hash };
 }
 
@@ -30,7 +35,7 @@ export function verifyChain(lines: readonly string[]): ChainCheck {
     const m = HASH_SUFFIX.exec(line);
     if (!m) return fail('not a sealed event (no trailing "hash"): torn or edited');
     const body = `${line.slice(0, m.index)}}`;
-    const hash = createHash('sha256').update(body).digest('hex');
+    const hash = sha256Hex(body);
     if (hash !== m[1]) return fail('its content does not match its hash: the line was edited');
     let parsed: Recorded & { prev: string; hash: string };
     try {

@@ -3,7 +3,7 @@
  * (through the pure keymap) into answers and session actions. No run logic lives here.
  */
 import { Box, Text, useInput } from 'ink';
-import { useRef, useState, useSyncExternalStore } from 'react';
+import { useCallback, useRef, useState, useSyncExternalStore } from 'react';
 import { nextEffect } from '../core/machine.js';
 import type { OperatorAnswer, OperatorRequest } from '../core/ports.js';
 import type { Run } from '../core/runner.js';
@@ -94,6 +94,7 @@ export function App({ run, bridge, interrupt, now }: { run: Run; bridge: InkBrid
                         : { kind: 'busy' };
   };
 
+  const titleOf = useCallback((id: string) => run.title(id), [run]);
   const effect = nextEffect(state);
   const step = 'step' in effect ? effect.step : undefined;
   const st = step ? state.steps[step.id] : undefined;
@@ -266,7 +267,7 @@ export function App({ run, bridge, interrupt, now }: { run: Run; bridge: InkBrid
         {...(now ? { now } : {})}
       />
       <Box>
-        <PhaseList state={state} current={step?.id} title={(id) => run.title(id)} />
+        <PhaseList state={state} current={step?.id} title={titleOf} />
         <Box flexDirection="column" flexGrow={1}>
           {previous ? <PreviousStep run={run} id={previous} /> : null}
           {step && st ? <StepView step={step} title={run.title(step.id)} st={st} preview={run.preview(step)} cursor={cursor} busy={screenOf().kind === 'busy'} /> : null}

@@ -1,7 +1,7 @@
 /** The phases and their steps' status. Long runbooks show a window around the current step. */
 import { Box, Text } from 'ink';
 import type { RunState, StepStage } from '../core/machine.js';
-import type { ReactElement } from 'react';
+import { memo, type ReactElement } from 'react';
 import { useColor } from './theme.js';
 
 export const STAGE_MARK: Record<StepStage, string> = {
@@ -17,7 +17,8 @@ export const STAGE_MARK: Record<StepStage, string> = {
 
 const STAGE_COLOR: Partial<Record<StepStage, string>> = { passed: 'green', failed: 'red', 'awaiting-confirmation': 'yellow', unknown: 'yellow', 'rolled-back': 'magenta', running: 'cyan' };
 
-export function PhaseList({ state, current, height = 14, title = (id) => state.plan.steps[id]!.title }: { state: RunState; current: string | undefined; height?: number; title?: (id: string) => string }) {
+/** Re-rendered only when the run's state or the current step changes (not on every cursor move). */
+export const PhaseList = memo(function PhaseList({ state, current, height = 14, title = (id) => state.plan.steps[id]!.title }: { state: RunState; current: string | undefined; height?: number; title?: (id: string) => string }) {
   const c = useColor();
   const { plan } = state;
   const currentPhase = current ? plan.steps[current]?.phase.id : undefined;
@@ -64,4 +65,4 @@ export function PhaseList({ state, current, height = 14, title = (id) => state.p
       ))}
     </Box>
   );
-}
+});
