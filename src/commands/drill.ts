@@ -92,7 +92,8 @@ async function drillAll(dir: string | undefined, common: Omit<Parameters<typeof 
         failed++;
         outcome = `error: ${(e as Error).message}`;
       }
-      rows.push([loaded.runbook.id, variant ?? '-', outcome, fixed, `${((Date.now() - started) / 1000).toFixed(1)}s`, path.relative(process.cwd(), file) || file]);
+      const rel = path.relative(process.cwd(), file);
+      rows.push([loaded.runbook.id, variant ?? '-', outcome, fixed, `${((Date.now() - started) / 1000).toFixed(1)}s`, rel && !rel.startsWith('..') ? rel : file]);
     }
   }
   process.stdout.write(`\n${formatTable({ columns: ['RUNBOOK', 'VARIANT', 'OUTCOME', 'FIXED', 'TIME', 'FILE'], rows, rowCount: rows.length }, 1000, 60)}\n`);
