@@ -4,6 +4,7 @@
  */
 import { checkbox, input, password, select } from '@inquirer/prompts';
 import type { DecisionOption } from '../core/machine.js';
+import { parseWhen } from '../core/when.js';
 import type { Operator, OperatorAnswer, OperatorRequest, Session } from '../core/ports.js';
 import { indent } from '../ui/plain-printer.js';
 
@@ -48,6 +49,7 @@ export function plainOperator(io: PromptIO = {}, write: (s: string) => void = (s
                 { name: req.dryRun ? 'Continue (nothing runs)' : 'Run it', value: 'go' },
                 { name: 'Skip it (give a reason)', value: 'skip' },
                 { name: 'Add a note', value: 'note' },
+                { name: 'Mark a milestone (mitigated, resolved)', value: 'milestone' },
                 { name: 'Quit (the run can be resumed)', value: 'quit' },
               ],
             },
@@ -55,6 +57,12 @@ export function plainOperator(io: PromptIO = {}, write: (s: string) => void = (s
           );
           if (choice === 'note') {
             session.note(await input({ message: 'Note:' }, ctx(io)));
+            continue;
+          }
+          if (choice === 'milestone') {
+            const name = await select({ message: 'Which milestone?', choices: [{ name: 'mitigated (users are no longer hurt)', value: 'mitigated' as const }, { name: 'resolved (fully fixed)', value: 'resolved' as const }] }, ctx(io));
+            const when = await input({ message: 'When? (Enter = now, HH:MM UTC, "15m ago")', validate: (v) => (parseWhen(v, new Date()) ? true : 'Enter for now, HH:MM (UTC), "15m ago", or an ISO time in the past') }, ctx(io));
+            session.milestone(name, parseWhen(when, new Date()));
             continue;
           }
           if (choice === 'skip') return { kind: 'skip', reason: await reason('Skip') };

@@ -9,6 +9,7 @@ import type { OperatorAnswer, OperatorRequest } from '../core/ports.js';
 import type { Run } from '../core/runner.js';
 import { Banner } from './banner.js';
 import { keyToAction, type Screen } from './keymap.js';
+import { parseWhen } from '../core/when.js';
 import { AskPanel, ConfirmPanel, DecidePanel, GoPanel, HelpOverlay, MilestoneOverlay, TextOverlay, YesNoOverlay } from './panels.js';
 import { PhaseList } from './phase-list.js';
 import { PreviousStep, StepView } from './step-view.js';
@@ -57,7 +58,8 @@ type Overlay =
   | { kind: 'quit' }
   | { kind: 'rollback' }
   | { kind: 'help' }
-  | { kind: 'milestone' };
+  | { kind: 'milestone' }
+  | { kind: 'milestone-time'; name: 'mitigated' | 'resolved' };
 
 const REASON_TITLE = { skip: 'Why skip this step?', override: 'Why count this failed check as passed?', 'mark-done': 'Why mark this step done?' } as const;
 
@@ -81,7 +83,7 @@ export function App({ run, bridge, interrupt, now }: { run: Run; bridge: InkBrid
   const screenOf = (): Screen => {
     const overlay = ui.current.overlay;
     const pending = bridge.pending;
-    return overlay.kind === 'note' || overlay.kind === 'reason' ? { kind: 'overlay-text' }
+    return overlay.kind === 'note' || overlay.kind === 'reason' || overlay.kind === 'milestone-time' ? { kind: 'overlay-text' }
       : overlay.kind === 'quit' || overlay.kind === 'rollback' ? { kind: 'overlay-quit' }
         : overlay.kind === 'help' ? { kind: 'overlay-help' }
           : overlay.kind === 'milestone' ? { kind: 'overlay-milestone' }
@@ -145,9 +147,7 @@ export function App({ run, bridge, interrupt, now }: { run: Run; bridge: InkBrid
         setOverlay({ kind: 'milestone' });
         return;
       case 'milestone-pick':
-        run.milestone(action.name);
-        setMessage(`milestone recorded: ${action.name}`);
-        close();
+        set({ overlay: { kind: 'milestone-time', name: action.name }, typed: '' });
         return;
       case 'quit-ask':
         setOverlay({ kind: 'quit' });
@@ -176,6 +176,17 @@ export function App({ run, bridge, interrupt, now }: { run: Run; bridge: InkBrid
             setMessage('note recorded');
           }
           close();
+          return;
+        }
+        if (overlay.kind === 'milestone-time') {
+          const at = parseWhen(text, run.ports.clock.now());
+          if (!at) {
+            setMessage('when: Enter for now, HH:MM (UTC), "15m ago", or an ISO time in the past');
+            return;
+          }
+          run.milestone(overlay.name, at);
+          close();
+          setMessage(`milestone recorded: ${overlay.name} at ${at.toISOString().slice(11, 16)} UTC`);
           return;
         }
         if (overlay.kind === 'reason') {
@@ -292,6 +303,7 @@ export function App({ run, bridge, interrupt, now }: { run: Run; bridge: InkBrid
       {overlay.kind === 'rollback' ? <YesNoOverlay text="Start rollback now? Each rollback step still asks before it runs." /> : null}
       {overlay.kind === 'help' ? <HelpOverlay /> : null}
       {overlay.kind === 'milestone' ? <MilestoneOverlay /> : null}
+      {overlay.kind === 'milestone-time' ? <TextOverlay title={`When was it ${overlay.name}? Enter = now, or HH:MM (UTC), or "15m ago":`} typed={typed} /> : null}
       {message ? <Text color={c('yellow')}>{message}</Text> : null}
       {state.notes.length ? <Text dimColor>last note: {state.notes[state.notes.length - 1]!.text}</Text> : null}
     </Box>

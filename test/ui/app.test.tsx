@@ -169,4 +169,21 @@ describe('the run screen', () => {
     expect(journal.events.find((e) => e.type === 'note')).toMatchObject({ text: 'paged the DBA', step: 'team' });
     ui.unmount();
   });
+
+  it('M marks a milestone with the time it happened', async () => {
+    const { ui, journal } = mount();
+    await until(ui.lastFrame, (f) => f.includes('[ ] Channel open'), 'the checklist');
+    await press(ui, 'M');
+    expect(ui.lastFrame()).toContain('m: mitigated');
+    await press(ui, 'm');
+    expect(ui.lastFrame()).toContain('When was it mitigated?');
+    await press(ui, '5m ago\r');
+    await until(ui.lastFrame, (f) => f.includes('milestone recorded: mitigated'), 'the milestone');
+    const m = journal.events.find((e) => e.type === 'milestone') as { name: string; at: string; ts: string } | undefined;
+    expect(m?.name).toBe('mitigated');
+    const lag = Date.parse(m!.ts) - Date.parse(m!.at);
+    expect(lag).toBeGreaterThanOrEqual(5 * 60_000);
+    expect(lag).toBeLessThan(6 * 60_000);
+    ui.unmount();
+  });
 });
