@@ -105,7 +105,7 @@ describe('drillbook drill --all --auto', () => {
     mkdirSync(path.join(dir, 'rb'));
     copyFileSync(FIXTURE, path.join(dir, 'rb', 'drill-fixture.yaml'));
     // The fixture's paths are relative to the runbook file; point them back at the fixtures.
-    const text = readFileSync(FIXTURE, 'utf8').replaceAll('../drill/', `${path.join(ROOT, 'test', 'fixtures', 'drill')}/`);
+    const text = readFileSync(FIXTURE, 'utf8').replaceAll('../../../runbooks/', `${path.join(ROOT, 'runbooks')}/`);
     const { writeFileSync } = await import('node:fs');
     writeFileSync(path.join(dir, 'rb', 'drill-fixture.yaml'), text);
     const r = await drillbook(['drill', '--all', '--auto', '--dir', 'rb'], { cwd: dir, env: { CI: 'true' } });
