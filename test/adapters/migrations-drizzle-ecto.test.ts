@@ -168,3 +168,43 @@ describe('Ecto', () => {
     expect(await p.states()).toEqual([['20240101000000_create_users', 'applied'], ['20240102000000_create_posts', 'applied'], ['20230531000000', 'phantom']]);
   });
 });
+
+describe('Drizzle 1.0 (folders, name-tracked rows)', () => {
+  it('tracks by name: applied, pending, modified and phantom; mark-applied writes the name', async () => {
+    const { mkdirSync, mkdtempSync } = await import('node:fs');
+    const os = await import('node:os');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'drillbook-drizzle1-'));
+    const folder = path.join(dir, 'drizzle');
+    const migrations: Array<[string, string]> = [
+      ['20250101120000_init', 'CREATE TABLE "users" ("id" serial PRIMARY KEY NOT NULL);'],
+      ['20250102120000_posts', 'CREATE TABLE "posts" ("id" serial PRIMARY KEY NOT NULL);'],
+      ['20250103120000_tags', 'CREATE TABLE "tags" ("id" serial PRIMARY KEY NOT NULL);'],
+    ];
+    for (const [name, body] of migrations) {
+      mkdirSync(path.join(folder, name), { recursive: true });
+      writeFileSync(path.join(folder, name, 'migration.sql'), body);
+      writeFileSync(path.join(folder, name, 'snapshot.json'), '{}');
+    }
+    const { url } = await freshDatabase('drizzle1');
+    const hash = (s: string) => createHash('sha256').update(s).digest('hex');
+    await sql(url, `CREATE SCHEMA drizzle; CREATE TABLE drizzle.__drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint, name text, applied_at timestamptz DEFAULT now());
+      INSERT INTO drizzle.__drizzle_migrations (hash, created_at, name) VALUES
+        ('${hash(migrations[0]![1])}', ${Date.UTC(2025, 0, 1, 12)}, '20250101120000_init'),
+        ('${'d'.repeat(64)}', ${Date.UTC(2025, 0, 2, 12)}, '20250102120000_posts'),
+        ('${'e'.repeat(64)}', ${Date.UTC(2024, 11, 1)}, '20241201000000_gone')`);
+    const d = await diagnoseFolder({ tool: 'drizzle', dir: folder }, url);
+    expect(d.diagnosis.entries.map((e) => [e.name, e.state])).toEqual([
+      ['20250101120000_init', 'applied'],
+      ['20250102120000_posts', 'modified'],
+      ['20250103120000_tags', 'pending'],
+      ['20241201000000_gone', 'phantom'],
+    ]);
+    const at = locate('drizzle', folder, url);
+    expect(at.nameTracked).toBe(true);
+    await withClient(url, (c) => writeTracking(c, at, 'mark-applied', ['20250103120000_tags']));
+    const row = (await sql(url, "SELECT hash, created_at::text AS created_at FROM drizzle.__drizzle_migrations WHERE name = '20250103120000_tags'")).rows[0];
+    expect(row).toEqual({ hash: hash(migrations[2]![1]), created_at: String(Date.UTC(2025, 0, 3, 12)) });
+    const { rmSync } = await import('node:fs');
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
