@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,19 @@ const RUNBOOK = path.join(ROOT, 'test', 'fixtures', 'runbooks', 'resume-fixture.
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  // A SIGKILLed drillbook leaves its command's process group running (as it should: a dump goes on).
+  // The fixture's slow commands are ours to stop.
+  try {
+    for (const pid of execFileSync('pgrep', ['-f', 'progress.txt'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean)) {
+      try {
+        process.kill(-Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  } catch {
+    // none left
+  }
 });
 
 async function setup(slowCheck: boolean) {
