@@ -11,6 +11,18 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+/** The options of a run against real databases, shared by run and resume. */
+function withSessionOptions(cmd: Command): Command {
+  return cmd
+    .option('--db <name=url>', 'connection URL of a database the runbook declares (repeatable)', collect)
+    .option('--var <name=value>', 'value of an input (repeatable)', collect)
+    .option('--plain', 'line-by-line prompts instead of the full-screen interface (automatic without a TTY or with CI set)')
+    .option('--auto', 'run unattended: tick checklists, run steps, never prompt')
+    .option('--confirm-target <name>', 'with --auto: the database name destructive steps may run against')
+    .option('--operator <name>', 'who is at the keyboard (default: git user.name, else $USER)')
+    .option('--transcript-dir <dir>', 'where transcripts are written', 'transcripts');
+}
+
 function buildProgram(): Command {
   const program = new Command();
   program
@@ -45,18 +57,13 @@ function buildProgram(): Command {
     });
 
 
-  const run = program
-    .command('run')
-    .description('walk through a runbook against real databases')
-    .argument('[runbook]', 'a runbook id (see drillbook list) or a path to a runbook file')
-    .option('--db <name=url>', 'connection URL of a database the runbook declares (repeatable)', collect)
-    .option('--var <name=value>', 'value of an input (repeatable)', collect)
-    .option('--dry-run', 'walk every step, run only read-only checks, record what would have run')
-    .option('--plain', 'line-by-line prompts instead of the full-screen interface (automatic without a TTY or with CI set)')
-    .option('--auto', 'run unattended: tick checklists, run steps, never prompt')
-    .option('--confirm-target <name>', 'with --auto: the database name destructive steps may run against')
-    .option('--operator <name>', 'who is at the keyboard (default: git user.name, else $USER)')
-    .option('--transcript-dir <dir>', 'where transcripts are written', 'transcripts')
+  const run = withSessionOptions(
+    program
+      .command('run')
+      .description('walk through a runbook against real databases')
+      .argument('[runbook]', 'a runbook id (see drillbook list) or a path to a runbook file')
+      .option('--dry-run', 'walk every step, run only read-only checks, record what would have run'),
+  )
     .option('--resume <transcript>', 'continue the run recorded in this transcript')
     .option('--allow-changed', 'with --resume: continue even if the runbook file changed since (the change is recorded)')
     .addOption(new Option('--on-unknown <decision>', 'with --resume --auto: what to do with a step whose outcome is unknown after a crash').choices(['rerun', 'mark-done']));
@@ -65,17 +72,12 @@ function buildProgram(): Command {
     process.exitCode = await runCommand(ref, opts as never);
   });
 
-  program
-    .command('resume')
-    .description('continue the newest unfinished run in the transcript folder')
-    .argument('[transcript]', 'a transcript file (default: the newest unfinished one)')
-    .option('--transcript-dir <dir>', 'where transcripts are written', 'transcripts')
-    .option('--db <name=url>', 'connection URL of a database the runbook declares (repeatable)', collect)
-    .option('--var <name=value>', 'value of an input (repeatable)', collect)
-    .option('--plain', 'line-by-line prompts instead of the full-screen interface')
-    .option('--auto', 'run unattended')
-    .option('--confirm-target <name>', 'with --auto: the database name destructive steps may run against')
-    .option('--operator <name>', 'who is at the keyboard')
+  withSessionOptions(
+    program
+      .command('resume')
+      .description('continue the newest unfinished run in the transcript folder')
+      .argument('[transcript]', 'a transcript file (default: the newest unfinished one)'),
+  )
     .option('--allow-changed', 'continue even if the runbook file changed since (the change is recorded)')
     .addOption(new Option('--on-unknown <decision>', 'with --auto: what to do with a step whose outcome is unknown after a crash').choices(['rerun', 'mark-done']))
     .action(async (transcript: string | undefined, opts: Record<string, unknown>) => {
