@@ -101,6 +101,8 @@ export function App({ run, bridge, interrupt, now }: { run: Run; bridge: InkBrid
   const step = 'step' in effect ? effect.step : undefined;
   const st = step ? state.steps[step.id] : undefined;
   const finished = state.status === 'finished';
+  // "stopping…" is stale once the run asks the next thing (the stopped step's failure menu).
+  if (ui.current.message === 'stopping…' && pending) ui.current = { ...ui.current, message: undefined };
   const { overlay, typed, cursor, message } = ui.current;
   const lastEnded = [...run.events].reverse().find((e) => e.type === 'step.finished' || e.type === 'step.skipped' || e.type === 'step.dry-run');
   const previous = lastEnded && 'step' in lastEnded && lastEnded.step !== step?.id ? lastEnded.step : undefined;
