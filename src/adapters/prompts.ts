@@ -13,8 +13,23 @@ export interface PromptIO {
   output?: NodeJS.WritableStream;
 }
 
+/** Aborted when the input ends: a prompt on a closed stdin would otherwise wait forever. */
+let inputGone: AbortController | undefined;
+
+function watchInput(io: PromptIO): AbortSignal {
+  if (!inputGone) {
+    inputGone = new AbortController();
+    const stream = (io.input ?? process.stdin) as NodeJS.ReadableStream & { readableEnded?: boolean };
+    const abort = () => inputGone?.abort();
+    if (stream.readableEnded) abort();
+    stream.once('end', abort);
+    stream.once('close', abort);
+  }
+  return inputGone.signal;
+}
+
 function ctx(io: PromptIO) {
-  return { ...(io.input ? { input: io.input } : {}), ...(io.output ? { output: io.output } : {}) };
+  return { ...(io.input ? { input: io.input } : {}), ...(io.output ? { output: io.output } : {}), signal: watchInput(io) };
 }
 
 /** Inquirer throws when the operator presses Ctrl-C or the input closes: both mean quit. */

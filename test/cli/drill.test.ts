@@ -58,6 +58,13 @@ describe('drillbook drill', () => {
     expect(postgresProcesses().filter((p) => !servers.has(p))).toEqual([]);
   }, 60_000);
 
+  it('an aborted drill says how to rehearse again (a drill cannot be resumed)', async () => {
+    const r = await drillbook(['drill', FIXTURE, '--plain'], { cwd: cwd(), input: '' });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(130);
+    expect(r.stdout).toContain('Rehearse it again with: drillbook drill drill-fixture');
+    expect(r.stdout).not.toContain('drillbook resume');
+  }, 60_000);
+
   it('refuses any --db: a drill never touches a real database', async () => {
     const r = await drillbook(['drill', FIXTURE, '--auto', '--db', 'prod=postgresql://app:pw@db.example.com/app'], { cwd: cwd() });
     expect(r.exitCode).toBe(2);
