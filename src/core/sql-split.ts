@@ -1,0 +1,236 @@
+/**
+ * SQL text as PostgreSQL's own lexer sees it: statements split at top-level semicolons, and the
+ * `$n` parameters each statement uses. One pass, linear in the text, no regular expressions over
+ * untrusted input. It skips what psql's lexer skips: quoted strings ('…', E'…' with backslash
+ * escapes), quoted identifiers ("…"), dollar-quoted bodies ($tag$…$tag$), line and nested block
+ * comments, and the semicolons inside a SQL-standard routine body (BEGIN ATOMIC … END).
+ *
+ * Used so that a step with several statements and bind parameters can run (the extended protocol
+ * takes one statement at a time), and so that a check is provably one statement.
+ */
+
+export interface SqlStatement {
+  /** The statement as written (no trailing semicolon), trimmed. */
+  text: string;
+  /** The same statement with its parameters renumbered $1..$k in order of first use. */
+  bound: string;
+  /** The runbook's parameter numbers (1-based) this statement uses, in the order of $1..$k of `bound`. */
+  params: number[];
+  /** The first keywords, upper-case (e.g. "COMMIT", "CREATE INDEX"): what kind of statement it is. */
+  keywords: string[];
+  /** 1-based line of the statement's first character within the whole text. */
+  line: number;
+}
+
+const isIdentStart = (c: string) => /[A-Za-z_\u0080-\uffff]/.test(c);
+const isIdentChar = (c: string) => /[A-Za-z0-9_$\u0080-\uffff]/.test(c);
+
+/** Split SQL into statements. Unterminated strings or comments run to the end (PostgreSQL reports them). */
+export function splitSql(sql: string): SqlStatement[] {
+  const out: SqlStatement[] = [];
+  const n = sql.length;
+  let i = 0;
+  let start = 0;
+  // Per statement:
+  let pieces: string[] = [];
+  let pieceStart = 0;
+  let paramOrder: number[] = [];
+  let paramIndex = new Map<number, number>();
+  let keywords: string[] = [];
+  let routine = false;
+  let depth = 0;
+  let significant = false;
+  let line = 1;
+  let stmtLine = 1;
+
+  const flush = (end: number) => {
+    pieces.push(sql.slice(pieceStart, end));
+    const bound = pieces.join('');
+    const text = sql.slice(start, end);
+    if (significant) out.push({ text: text.trim(), bound: bound.trim(), params: paramOrder, keywords, line: stmtLine });
+    pieces = [];
+    paramOrder = [];
+    paramIndex = new Map();
+    keywords = [];
+    routine = false;
+    depth = 0;
+    significant = false;
+  };
+
+  while (i < n) {
+    const c = sql[i]!;
+    const next = sql[i + 1] ?? '';
+    if (c === '\n') {
+      line++;
+      i++;
+      continue;
+    }
+    if (c === '-' && next === '-') {
+      while (i < n && sql[i] !== '\n') i++;
+      continue;
+    }
+    if (c === '/' && next === '*') {
+      let level = 1;
+      i += 2;
+      while (i < n && level > 0) {
+        if (sql[i] === '/' && sql[i + 1] === '*') {
+          level++;
+          i += 2;
+        } else if (sql[i] === '*' && sql[i + 1] === '/') {
+          level--;
+          i += 2;
+        } else {
+          if (sql[i] === '\n') line++;
+          i++;
+        }
+      }
+      continue;
+    }
+    if (!significant && !/\s/.test(c) && c !== ';') {
+      significant = true;
+      stmtLine = line;
+    }
+    if (c === "'") {
+      // E'…' (backslash escapes) when an E/e stands right before the quote as its own token.
+      const prev = sql[i - 1] ?? '';
+      const escapes = (prev === 'E' || prev === 'e') && !isIdentChar(sql[i - 2] ?? '');
+      i++;
+      while (i < n) {
+        const d = sql[i]!;
+        if (d === '\n') line++;
+        if (escapes && d === '\\') {
+          i += 2;
+          continue;
+        }
+        if (d === "'") {
+          if (sql[i + 1] === "'") {
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        i++;
+      }
+      continue;
+    }
+    if (c === '"') {
+      i++;
+      while (i < n) {
+        if (sql[i] === '\n') line++;
+        if (sql[i] === '"') {
+          if (sql[i + 1] === '"') {
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        i++;
+      }
+      continue;
+    }
+    if (c === '$') {
+      const prev = sql[i - 1] ?? '';
+      if (isIdentChar(prev)) {
+        i++;
+        continue;
+      }
+      // $n: a parameter.
+      let j = i + 1;
+      while (j < n && sql[j]! >= '0' && sql[j]! <= '9') j++;
+      if (j > i + 1) {
+        const num = Number(sql.slice(i + 1, j));
+        let k = paramIndex.get(num);
+        if (k === undefined) {
+          paramOrder.push(num);
+          k = paramOrder.length;
+          paramIndex.set(num, k);
+        }
+        pieces.push(sql.slice(pieceStart, i), `$${k}`);
+        pieceStart = j;
+        i = j;
+        continue;
+      }
+      // $tag$ … $tag$
+      j = i + 1;
+      if (j < n && isIdentStart(sql[j]!)) {
+        while (j < n && isIdentChar(sql[j]!) && sql[j] !== '$') j++;
+      }
+      if (sql[j] === '$') {
+        const tag = sql.slice(i, j + 1);
+        const end = sql.indexOf(tag, j + 1);
+        const stop = end < 0 ? n : end + tag.length;
+        line += countNewlines(sql.slice(i, stop));
+        i = stop;
+        continue;
+      }
+      i++;
+      continue;
+    }
+    if (isIdentStart(c)) {
+      let j = i + 1;
+      while (j < n && isIdentChar(sql[j]!)) j++;
+      const word = sql.slice(i, j).toUpperCase();
+      if (keywords.length < 3) {
+        keywords.push(word);
+        if (keywords[0] === 'CREATE') {
+          const rest = keywords.slice(1).filter((w) => w !== 'OR' && w !== 'REPLACE');
+          if (rest[0] === 'FUNCTION' || rest[0] === 'PROCEDURE') routine = true;
+        }
+      } else if (!routine && keywords[0] === 'CREATE' && (word === 'FUNCTION' || word === 'PROCEDURE') && keywords.slice(1).every((w) => w === 'OR' || w === 'REPLACE')) {
+        routine = true;
+      }
+      if (routine) {
+        if (word === 'BEGIN') depth++;
+        else if (word === 'CASE' && depth > 0) depth++;
+        else if (word === 'END' && depth > 0) depth--;
+      }
+      i = j;
+      continue;
+    }
+    if (c === ';' && depth === 0) {
+      flush(i);
+      i++;
+      start = i;
+      pieceStart = i;
+      continue;
+    }
+    i++;
+  }
+  flush(n);
+  return out;
+}
+
+function countNewlines(s: string): number {
+  let k = 0;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) === 10) k++;
+  return k;
+}
+
+const TRANSACTION_CONTROL = new Set(['BEGIN', 'START', 'COMMIT', 'END', 'ROLLBACK', 'ABORT', 'SAVEPOINT', 'RELEASE', 'PREPARE']);
+
+/** A statement that would end or open drillbook's own transaction (COMMIT; BEGIN; ROLLBACK; …). */
+export function isTransactionControl(s: SqlStatement): boolean {
+  const [first, second] = s.keywords;
+  if (!first) return false;
+  if (first === 'PREPARE') return second === 'TRANSACTION';
+  return TRANSACTION_CONTROL.has(first);
+}
+
+/** Statements that act outside the database even in a READ ONLY transaction (files, programs, other servers). */
+export function escapesReadOnly(s: SqlStatement): string | undefined {
+  if (s.keywords[0] === 'COPY') return 'COPY can write files or run programs on the server';
+  const lower = s.text.toLowerCase();
+  for (const fn of ['dblink_exec', 'dblink(', 'lo_export', 'pg_file_write', 'pg_logical_emit_message']) {
+    if (lower.includes(fn)) return `${fn.replace('(', '')} acts outside this transaction`;
+  }
+  return undefined;
+}
+
+/** The highest `$n` any statement uses (0 when none). */
+export function maxParam(statements: readonly SqlStatement[]): number {
+  let max = 0;
+  for (const s of statements) for (const p of s.params) max = Math.max(max, p);
+  return max;
+}

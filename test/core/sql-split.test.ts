@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { escapesReadOnly, isTransactionControl, splitSql } from '../../src/core/sql-split.js';
+
+describe('SQL split as PostgreSQL lexes it', () => {
+  it('splits at top-level semicolons and renumbers each statement\'s parameters', () => {
+    const s = splitSql(`DELETE FROM a WHERE id = $2;
+UPDATE b SET x = $1 WHERE y = $2 AND z = $1;
+
+SELECT 1`);
+    expect(s.map((x) => [x.bound, x.params, x.line])).toEqual([
+      ['DELETE FROM a WHERE id = $1', [2], 1],
+      ['UPDATE b SET x = $1 WHERE y = $2 AND z = $1', [1, 2], 2],
+      ['SELECT 1', [], 4],
+    ]);
+  });
+
+  it('skips semicolons and $n inside strings, identifiers, comments and dollar-quoted bodies', () => {
+    const sql = `SELECT 'a;$1', E'it\\'s;$2', "we;ird$3" FROM t -- ; $4
+/* outer /* nested ; */ still $5 ; */ WHERE x = $6;
+DO $body$ BEGIN PERFORM 1; RAISE NOTICE '$7;'; END $body$;
+CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT CASE WHEN true THEN 2 END; END;
+SELECT $$;$$, a$1 FROM t`;
+    const s = splitSql(sql);
+    expect(s).toHaveLength(4);
+    expect(s[0]!.params).toEqual([6]);
+    expect(s[0]!.bound).toMatch(/WHERE x = \$1$/);
+    expect(s[1]!.keywords[0]).toBe('DO');
+    expect(s[1]!.params).toEqual([]);
+    expect(s[2]!.text).toMatch(/^CREATE FUNCTION .* END$/s);
+    // a$1 is an identifier, not a parameter.
+    expect(s[3]!.params).toEqual([]);
+  });
+
+  it('ignores empty statements and comment-only text', () => {
+    expect(splitSql(';; -- nothing\n /* at all */ ;')).toEqual([]);
+  });
+
+  it('tells transaction control and statements that act outside the transaction', () => {
+    const [commit, insert, copy] = splitSql("COMMIT; INSERT INTO t VALUES (1); COPY (SELECT 1) TO PROGRAM 'id'");
+    expect(isTransactionControl(commit!)).toBe(true);
+    expect(isTransactionControl(insert!)).toBe(false);
+    expect(escapesReadOnly(copy!)).toMatch(/COPY/);
+    expect(splitSql('PREPARE TRANSACTION \'x\'').map(isTransactionControl)).toEqual([true]);
+    expect(splitSql('PREPARE q AS SELECT 1').map(isTransactionControl)).toEqual([false]);
+  });
+
+  it('is linear: a huge statement splits in one pass', () => {
+    const big = `SELECT '${'x'.repeat(2_000_000)}'; SELECT 2`;
+    expect(splitSql(big)).toHaveLength(2);
+  });
+});
