@@ -2,7 +2,8 @@
  * Where input values and database URLs come from: --var/--db flags, the environment, defaults, and
  * (before any screen is drawn) the operator. Checked against their patterns before the run starts.
  */
-import { parseDatabaseUrl } from '../core/conn.js';
+import os from 'node:os';
+import { resolveConnection, type ResolvedConnection } from '../core/conn.js';
 import { UsageError } from '../core/errors.js';
 import type { Runbook } from '../core/runbook.js';
 import { didYouMean } from '../core/suggest.js';
@@ -11,7 +12,12 @@ export function parseAssignments(flags: readonly string[] | undefined, what: '--
   const out: Record<string, string> = {};
   for (const flag of flags ?? []) {
     const eq = flag.indexOf('=');
-    if (eq <= 0) throw new UsageError(`${what} ${JSON.stringify(flag.replace(/:[^:@/]*@/, ':[REDACTED]@'))}: expected NAME=VALUE`);
+    // A URL's own "=" (…?sslmode=require) is not a NAME=: the name comes first and is a plain word.
+    if (eq <= 0 || (what === '--db' && !/^[A-Za-z0-9_-]+$/.test(flag.slice(0, eq)))) {
+      // A --db value is never echoed: it may hold a password.
+      if (what === '--db') throw new UsageError('--db expects NAME=URL, the runbook\'s name for the database first (the value is not shown: it may hold a password)', 'e.g. --db prod=postgresql://app@db.internal:5432/shop');
+      throw new UsageError(`${what} ${JSON.stringify(flag)}: expected NAME=VALUE`);
+    }
     out[flag.slice(0, eq)] = flag.slice(eq + 1);
   }
   return out;
@@ -60,13 +66,25 @@ export function checkPattern(runbook: Runbook, name: string, value: string): voi
   }
 }
 
-/** Connection URLs of the runbook's databases: --db NAME=URL, else the declared variable or input. */
-export function resolveDatabases(runbook: Runbook, dbFlags: Record<string, string>, env: NodeJS.ProcessEnv, values: Record<string, string>): Record<string, string> {
+function osUser(env: NodeJS.ProcessEnv): string {
+  try {
+    return env.USER || env.LOGNAME || os.userInfo().username;
+  } catch {
+    return 'postgres';
+  }
+}
+
+/**
+ * The runbook's databases, each resolved once: --db NAME=URL, else the declared variable or input,
+ * read with the PG* environment exactly as libpq and pg read it (conn.ts). Ambiguous or malformed
+ * input is refused before anything connects.
+ */
+export function resolveDatabases(runbook: Runbook, dbFlags: Record<string, string>, env: NodeJS.ProcessEnv, values: Record<string, string>): Record<string, ResolvedConnection> {
   const dbs = runbook.databases ?? {};
   for (const name of Object.keys(dbFlags)) {
     if (!(name in dbs)) throw new UsageError(`--db ${name}: the runbook declares no database "${name}"${didYouMean(name, Object.keys(dbs))}`, Object.keys(dbs).length ? `its databases: ${Object.keys(dbs).join(', ')}` : undefined);
   }
-  const urls: Record<string, string> = {};
+  const conns: Record<string, ResolvedConnection> = {};
   const missing: string[] = [];
   for (const [name, spec] of Object.entries(dbs)) {
     const url = dbFlags[name] ?? ('env' in spec.url ? env[spec.url.env] : values[spec.url.input]);
@@ -74,9 +92,9 @@ export function resolveDatabases(runbook: Runbook, dbFlags: Record<string, strin
       missing.push(`${name} (${'env' in spec.url ? `set ${spec.url.env}` : `give --var ${spec.url.input}=URL`}, or --db ${name}=URL)`);
       continue;
     }
-    if (!parseDatabaseUrl(url)) throw new UsageError(`database ${name}: not a postgres:// or postgresql:// URL`);
-    urls[name] = url;
+    const from = dbFlags[name] !== undefined ? `--db ${name}` : 'env' in spec.url ? `${spec.url.env} (database ${name})` : `input ${spec.url.input} (database ${name})`;
+    conns[name] = resolveConnection(url, env, from, osUser(env));
   }
   if (missing.length) throw new UsageError(`no connection URL for: ${missing.join('; ')}`);
-  return urls;
+  return conns;
 }

@@ -62,7 +62,8 @@ describe('redaction of secret forms', () => {
     const p = parseDatabaseUrl(`postgresql://app:${encodeURIComponent(SECRET)}@db.example.com:6543/shop?sslmode=require`)!;
     expect(p).toMatchObject({ host: 'db.example.com', port: '6543', database: 'shop', user: 'app', password: SECRET });
     expect(p.redacted).toBe(`postgresql://app:${REDACTED}@db.example.com:6543/shop?sslmode=require`);
-    expect(parseDatabaseUrl('postgresql://db/app?password=x1y2z3')!.redacted).toBe(`postgresql://db/app?password=${REDACTED}`);
+    // A password given as ?password= is moved into the canonical form, and masked there.
+    expect(parseDatabaseUrl('postgresql://db/app?password=x1y2z3')!.redacted).toBe(`postgresql://postgres:${REDACTED}@db:5432/app`);
     expect(parseDatabaseUrl('mysql://x@y/z')).toBeUndefined();
   });
 });
