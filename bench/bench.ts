@@ -14,6 +14,7 @@ import { render } from 'ink-testing-library';
 import { createElement } from 'react';
 import { startDrillDatabase } from '../src/adapters/drill-db.js';
 import { PgDatabases } from '../src/adapters/postgres.js';
+import { resolveConnection } from '../src/core/conn.js';
 import { FileJournal } from '../src/adapters/journal.js';
 import { systemClock } from '../src/adapters/clock.js';
 import { ExecaShell } from '../src/adapters/shell.js';
@@ -157,7 +158,7 @@ try {
   const checks = ['id: checks', 'title: Checks', 'version: 1', 'databases:', '  prod: {url: {env: DATABASE_URL}, environment: production}', 'phases:', '  - id: p', '    title: P', '    kind: verify', '    steps:'];
   for (let i = 0; i < 200; i++) checks.push(`      - {id: c${i}, title: C${i}, check: SELECT 1, expect: {value: 1}}`);
   const { runbook: checkRunbook } = parseRunbook(checks.join('\n'), 'checks.yaml');
-  const dbs = new PgDatabases({ prod: URL });
+  const dbs = new PgDatabases({ prod: resolveConnection(URL, {}, 'prod') });
   const journal = FileJournal.create(path.join(TMP, 't'), 'checks', new Date());
   const plan = buildPlan(checkRunbook!, 'incident', { prod: { environment: 'production', databaseName: 'bench' } });
   const run = new Run(

@@ -62,7 +62,8 @@ function buildProgram(): Command {
       .command('run')
       .description('walk through a runbook against real databases')
       .argument('[runbook]', 'a runbook id (see drillbook list) or a path to a runbook file')
-      .option('--dry-run', 'walk every step, run only read-only checks, record what would have run'),
+      .option('--dry-run', 'walk every step, run only read-only checks, record what would have run')
+      .option('--run-read-only-commands', 'with --dry-run: also run the commands labelled read-only, in a database session forced read-only (it cannot stop a program that undoes that, writes files or reaches other systems)'),
   )
     .option('--resume <transcript>', 'continue the run recorded in this transcript')
     .option('--allow-changed', 'with --resume: continue even if the runbook file changed since (the change is recorded)')

@@ -85,7 +85,7 @@ export function plainOperator(io: PromptIO = {}, write: (s: string) => void = (s
         }
       }
       case 'confirm': {
-        write(`\n   !! ${req.step.effect.toUpperCase()} step ${req.step.id} on "${req.word}"\n${indent(req.preview, '   > ')}\n`);
+        write(`\n   !! ${req.step.effect.toUpperCase()} step ${req.step.id} on "${req.word}"\n${req.server ? `   the server says it is: ${req.server}\n` : ''}${indent(req.preview, '   > ')}\n`);
         write(`   rollback: ${req.rollback ?? 'none declared'}\n`);
         write(`   latest backup: ${req.backup ?? 'none taken in this run'}\n`);
         const typed = await input({ message: `Type the target database name (${req.word}) to run it, or leave empty to cancel:` }, ctx(io));

@@ -75,6 +75,9 @@ export class HangingDb implements DatabasePort {
   inspect(database: string) {
     return this.inner.inspect(database);
   }
+  identify(database: string) {
+    return this.inner.identify(database);
+  }
   close() {
     return this.inner.close();
   }

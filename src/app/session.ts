@@ -6,9 +6,10 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { autoOperator } from '../core/auto-operator.js';
-import { isLocalHost, parseDatabaseUrl } from '../core/conn.js';
+import { isLocalHost, libpqEnv, REDIRECTING_ENV, type ResolvedConnection } from '../core/conn.js';
 import { UsageError } from '../core/errors.js';
-import type { Environment, Mode, Recorded, RunOutcome, TargetInfo } from '../core/events.js';
+import type { Environment, Mode, Recorded, RunOutcome, ServerIdentity, TargetInfo } from '../core/events.js';
+import { targetInfo } from '../core/target.js';
 import { buildPlan, type PlanTarget } from '../core/plan.js';
 import type { DatabasePort, Journal, MigrationsPort, Operator, OperatorAnswer, OperatorRequest, Session, ShellPort } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
@@ -28,7 +29,8 @@ export interface SessionOptions {
   loaded: LoadedRunbook;
   mode: Mode;
   values: Record<string, string>;
-  databaseUrls: Record<string, string>;
+  /** Each declared database's connection, resolved once (inputs.ts resolveDatabases). */
+  connections: Record<string, ResolvedConnection>;
   /** Environment shown for each database (drills show every target as rehearsal). */
   environmentOverride?: Environment;
   ui: Interface;
@@ -57,6 +59,8 @@ export interface SessionOptions {
   wrapDb?: (db: DatabasePort) => DatabasePort;
   /** Every database must be local (drills). */
   requireLocal?: boolean;
+  /** --dry-run: run the commands labelled read-only, in a session forced read-only. */
+  runReadOnlyCommands?: boolean;
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
 }
@@ -82,9 +86,9 @@ export function pickInterface(opts: { auto?: boolean; plain?: boolean }, env: No
 }
 
 /** Every secret known before the run: passwords in the URLs, PGPASSWORD, secret inputs. */
-export function collectSecrets(opts: Pick<SessionOptions, 'loaded' | 'values' | 'databaseUrls' | 'baseEnv' | 'extraSecrets'>): Redactor {
+export function collectSecrets(opts: Pick<SessionOptions, 'loaded' | 'values' | 'connections' | 'baseEnv' | 'extraSecrets'>): Redactor {
   const r = new Redactor();
-  for (const url of Object.values(opts.databaseUrls)) r.add(parseDatabaseUrl(url)?.password);
+  for (const c of Object.values(opts.connections)) r.add(c.password);
   r.add(opts.baseEnv.PGPASSWORD);
   for (const [name, spec] of Object.entries(opts.loaded.runbook.inputs ?? {})) if (spec.secret) r.add(opts.values[name]);
   for (const s of opts.extraSecrets ?? []) r.add(s);
@@ -125,30 +129,37 @@ export async function runSession(opts: SessionOptions): Promise<number> {
   const err = opts.stderr ?? process.stderr;
   const { runbook } = opts.loaded;
   if (opts.requireLocal) {
-    for (const [name, url] of Object.entries(opts.databaseUrls)) {
-      const host = parseDatabaseUrl(url)?.host ?? '';
-      if (!isLocalHost(host)) throw new UsageError(`a drill runs only against its own local database; ${name} points at ${host}`, 'drop --db: the drill starts its own throwaway PostgreSQL');
+    for (const [name, c] of Object.entries(opts.connections)) {
+      if (!isLocalHost(c.host)) throw new UsageError(`a drill runs only against its own local database; ${name} points at ${c.host}`, 'drop --db: the drill starts its own throwaway PostgreSQL');
     }
   }
   // Start loading the full-screen interface now, while the targets are inspected.
   const inkModule = opts.ui === 'ink' ? import('../ui/ink-app.js') : undefined;
   inkModule?.catch(() => undefined);
   const redactor = collectSecrets(opts);
-  const db = new PgDatabases(opts.databaseUrls);
+  const db = new PgDatabases(opts.connections);
 
-  // Targets: what the banner shows and the transcript pins. Nothing here can fail the run.
+  // Targets: who each server says it is, pinned for the run (a connection to any other server is
+  // refused), shown on the banner and recorded. An unreachable target is identified later, at its
+  // first gate. Nothing here can fail the run.
   const targets: TargetInfo[] = [];
   const planTargets: Record<string, PlanTarget> = {};
   const entries = Object.entries(runbook.databases ?? {});
-  const inspected = await Promise.all(entries.map(([name]) => db.inspect(name)));
+  const identified = await Promise.all(entries.map(([name]) => db.identify(name)));
   for (const [i, [name, spec]] of entries.entries()) {
-    const url = opts.databaseUrls[name]!;
-    const parts = parseDatabaseUrl(url)!;
+    const conn = opts.connections[name]!;
     const environment = opts.environmentOverride ?? spec.environment;
-    const facts = inspected[i]!;
-    targets.push({ name, environment, url: redactor.redact(parts.redacted), host: parts.host, port: parts.port, database: parts.database, user: parts.user, ...facts });
+    const id = identified[i]!;
+    const identity: ServerIdentity | undefined = id.ok ? id.identity : undefined;
+    if (identity) db.pin(name, identity);
+    const info = targetInfo(name, environment, conn, identity, id.ok ? undefined : id.error);
+    targets.push(redactor.deep(info));
     // Gates follow the declared environment, so a drill asks exactly what production will ask.
-    planTargets[name] = { environment: spec.environment, databaseName: parts.database };
+    planTargets[name] = { environment: spec.environment, databaseName: identity?.database ?? conn.database };
+  }
+  const warnings = targets.flatMap((t) => t.discrepancies ?? []);
+  if (warnings.length && opts.ui !== 'ink') {
+    err.write(`drillbook: before any step, about the target${targets.length > 1 ? 's' : ''}:\n${warnings.map((w) => `  - ${w}`).join('\n')}\n`);
   }
 
   const plan = buildPlan(runbook, opts.mode, planTargets);
@@ -162,8 +173,15 @@ export async function runSession(opts: SessionOptions): Promise<number> {
   else inner = { request: async () => ({ kind: 'quit' }) }; // replaced by the Ink app below
   const operator = new Interruptible(opts.wrapOperator ? opts.wrapOperator(inner) : inner);
 
+  // Commands get the same connections drillbook uses: each database's URL variable, and the
+  // libpq variables of the database a step targets (the password in PGPASSWORD, never on argv).
   const databaseEnv: Record<string, string> = {};
-  for (const [name, spec] of Object.entries(runbook.databases ?? {})) if ('env' in spec.url) databaseEnv[spec.url.env] = opts.databaseUrls[name]!;
+  const connectionEnv: Record<string, Record<string, string>> = {};
+  for (const [name, spec] of Object.entries(runbook.databases ?? {})) {
+    const conn = opts.connections[name]!;
+    if ('env' in spec.url) databaseEnv[spec.url.env] = conn.url;
+    connectionEnv[name] = libpqEnv(conn);
+  }
 
   const run = new Run(
     plan,
@@ -178,11 +196,14 @@ export async function runSession(opts: SessionOptions): Promise<number> {
       cwd: opts.cwd,
       values,
       databaseEnv: { ...databaseEnv, ...(opts.extraEnv ?? {}) },
+      connectionEnv,
+      scrubEnv: REDIRECTING_ENV,
+      ...(opts.runReadOnlyCommands ? { runReadOnlyCommands: true } : {}),
       baseEnv: opts.baseEnv,
       targets,
       secretInputs: new Set(Object.entries(runbook.inputs ?? {}).filter(([, s]) => s.secret).map(([n]) => n)),
     },
-    { shell: opts.shell ?? new ExecaShell(), db: opts.wrapDb ? opts.wrapDb(db) : db, migrations: opts.migrations ?? new MigrationsService(opts.databaseUrls), clock: systemClock, journal, operator, redactor },
+    { shell: opts.shell ?? new ExecaShell(), db: opts.wrapDb ? opts.wrapDb(db) : db, migrations: opts.migrations ?? new MigrationsService(Object.fromEntries(Object.entries(opts.connections).map(([n, c]) => [n, c.url]))), clock: systemClock, journal, operator, redactor },
     opts.resume?.events ?? [],
   );
 

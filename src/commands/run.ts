@@ -21,6 +21,7 @@ export interface RunOptions {
   resume?: string;
   allowChanged?: boolean;
   onUnknown?: 'rerun' | 'mark-done';
+  runReadOnlyCommands?: boolean;
 }
 
 async function fillMissing(missing: string[], loaded: ReturnType<typeof loadRunbookOrThrow>, ui: string, values: Record<string, string>): Promise<void> {
@@ -37,6 +38,9 @@ async function fillMissing(missing: string[], loaded: ReturnType<typeof loadRunb
 export async function runCommand(ref: string | undefined, opts: RunOptions): Promise<number> {
   if (opts.resume) return resumeCommand(opts.resume, opts);
   if (!ref) throw new UsageError('name the runbook to run: drillbook run <id|path>', 'drillbook list shows the runbooks');
+  if (opts.runReadOnlyCommands && !opts.dryRun) {
+    throw new UsageError('--run-read-only-commands goes with --dry-run', 'in a live run, commands labelled read-only always run in a session forced read-only');
+  }
   if (opts.confirmTarget !== undefined && !opts.auto) {
     throw new UsageError('--confirm-target goes with --auto', 'in an interactive run you type the target name at each step that needs it');
   }
@@ -44,14 +48,15 @@ export async function runCommand(ref: string | undefined, opts: RunOptions): Pro
   const ui = pickInterface(opts);
   const vars = parseAssignments(opts.var, '--var');
   const { values, missing } = resolveInputs(loaded.runbook, vars, process.env);
-  const databaseUrls = resolveDatabases(loaded.runbook, parseAssignments(opts.db, '--db'), process.env, { ...values, ...vars });
+  const connections = resolveDatabases(loaded.runbook, parseAssignments(opts.db, '--db'), process.env, { ...values, ...vars });
   await fillMissing(missing, loaded, ui, values);
   const mode: Mode = opts.dryRun ? 'dry-run' : 'incident';
   return runSession({
     loaded,
     mode,
     values,
-    databaseUrls,
+    connections,
+    ...(opts.runReadOnlyCommands ? { runReadOnlyCommands: true } : {}),
     ui,
     confirmTarget: opts.confirmTarget,
     operatorName: operatorName(opts.operator),
@@ -126,14 +131,21 @@ export async function resumeCommand(transcript: string | undefined, opts: RunOpt
   const vars = parseAssignments(opts.var, '--var');
   const ui = pickInterface(opts);
   const { values, missing } = resolveInputs(loaded.runbook, vars, process.env, recordedValues);
-  const databaseUrls = resolveDatabases(loaded.runbook, parseAssignments(opts.db, '--db'), process.env, { ...values, ...vars });
+  // A secret was never written down: whether it came from the command line or an ask step, the run
+  // cannot go on without it, so it is asked for again (never continued with an empty value).
+  const secretNames = new Set<string>();
+  for (const [k, v] of Object.entries(started.inputs)) if (v.includes('[REDACTED]')) secretNames.add(k);
+  for (const e of events) if (e.type === 'input.set' && e.value.includes('[REDACTED]')) secretNames.add(e.name);
+  for (const [name, spec] of Object.entries(loaded.runbook.inputs ?? {})) if (spec.secret && (name in started.inputs || events.some((e) => e.type === 'input.set' && e.name === name))) secretNames.add(name);
+  for (const name of secretNames) if (values[name] === undefined && !missing.includes(name)) missing.push(name);
+  const connections = resolveDatabases(loaded.runbook, parseAssignments(opts.db, '--db'), process.env, { ...values, ...vars });
   await fillMissing(missing, loaded, ui, values);
   const journal = FileJournal.reopen(file, t.chain.lastHash);
   return runSession({
     loaded,
     mode: started.mode,
     values,
-    databaseUrls,
+    connections,
     ui,
     confirmTarget: opts.confirmTarget,
     onUnknown: opts.onUnknown,

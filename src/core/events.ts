@@ -7,30 +7,61 @@ export type Mode = 'incident' | 'rehearsal' | 'dry-run';
 export type RunOutcome = 'completed' | 'failed' | 'rolled-back' | 'aborted';
 export type Environment = 'production' | 'staging' | 'development' | 'rehearsal';
 
+/** Who a server says it is, asked after connecting: what the operator confirms. */
+export interface ServerIdentity {
+  /** current_database() */
+  database: string;
+  /** current_user */
+  user: string;
+  /** inet_server_addr(), or the socket folder for a unix-socket connection. */
+  address: string;
+  /** inet_server_port(), or the server's port setting over a socket. */
+  port: string;
+  socket: boolean;
+  /** The cluster's pg_control system identifier, when this role may read it. */
+  systemIdentifier?: string;
+  serverVersion: string;
+  inRecovery: boolean;
+}
+
 export interface TargetInfo {
+  /** The runbook's name for the database. */
   name: string;
   environment: Environment;
-  /** The URL with its password replaced by [REDACTED]. */
+  /** The resolved connection URL with its password replaced by [REDACTED]. */
   url: string;
+  /** Who the server says it is once connected (else, marked by identified: false, what was asked for). */
   host: string;
   port: string;
   database: string;
   user: string;
+  /** host/port/database/user above come from the server itself. */
+  identified?: boolean;
+  /** What the URL and the environment asked for, and where each part came from. */
+  requested?: { host: string; port: string; database: string; user: string; sources?: Record<string, string> };
   serverVersion?: string;
   systemIdentifier?: string;
   inRecovery?: boolean;
   /** Why the target could not be inspected at start, if it could not. */
   unreachable?: string;
+  /** Where the runbook, the URL and the server disagree: said before any step. */
+  discrepancies?: string[];
 }
 
 export interface CheckRows {
   columns: string[];
-  /** At most ROWS_CAP rows, values as text. */
+  /** At most ROWS_CAP rows, values as text (each cut at VALUE_CAP characters). */
   rows: Array<Array<string | null>>;
+  /** Every row the statement returned (or affected), whether kept or not. */
   rowCount: number;
+  /** How many values were cut at VALUE_CAP characters. */
+  valuesCut?: number;
 }
 
+/** Rows of a result kept for the screen and the transcript; the count covers all of them. */
 export const ROWS_CAP = 50;
+/** Characters of one value kept; the rest is replaced by a note of how much was cut. */
+export const VALUE_CAP = 4096;
 
 export interface PlanOutline {
   phases: Array<{ id: string; title: string; kind: string; rollback: boolean; steps: Array<{ id: string; title: string; action: string; effect: string }> }>;
@@ -54,14 +85,16 @@ export type RunEvent =
   | { type: 'step.started'; step: string; phase: string; attempt: number }
   | { type: 'checklist.ticked'; step: string; item: number; text: string; checked: boolean }
   | { type: 'confirmation'; step: string; target: string; typed: string; matched: boolean }
-  | { type: 'command.started'; step: string; command: string; cwd: string; env: string[] }
+  | { type: 'command.started'; step: string; command: string; cwd: string; env: string[]; readOnlySession?: boolean }
   | { type: 'command.output'; step: string; stream: 'stdout' | 'stderr'; text: string }
   | { type: 'command.exited'; step: string; exitCode: number | null; signal: string | null; durationMs: number; timedOut: boolean; cancelled: boolean }
   | { type: 'check.result'; step: string; database: string; sql: string; params: string[]; result?: CheckRows; pass: boolean; failures: string[]; error?: string; durationMs: number; attempt: number }
-  | { type: 'sql.result'; step: string; database: string; sql: string; params: string[]; rowCount?: number; result?: CheckRows; error?: string; durationMs: number }
+  | { type: 'sql.result'; step: string; database: string; sql: string; params: string[]; rowCount?: number; result?: CheckRows; error?: string; durationMs: number; statements?: Array<{ command: string; rowCount: number }>; unknown?: boolean; note?: string }
+  /** A target drillbook could not identify at the start, identified by its server later. */
+  | { type: 'target.identified'; name: string; identity: ServerIdentity }
   | { type: 'migrations.result'; step: string; database: string; tool: string; summary: string; pass: boolean; table: Array<{ name: string; state: string; evidence: string }>; written?: string[]; error?: string }
   | { type: 'step.dry-run'; step: string; would: string }
-  | { type: 'step.finished'; step: string; outcome: 'passed' | 'failed'; reason?: string }
+  | { type: 'step.finished'; step: string; outcome: 'passed' | 'failed' | 'unknown'; reason?: string }
   | { type: 'step.skipped'; step: string; reason: string }
   | { type: 'step.retry'; step: string }
   | { type: 'step.override'; step: string; reason: string }

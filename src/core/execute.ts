@@ -27,9 +27,11 @@ function paramValues(run: Run, step: PlanStep): { values: string[]; display: str
 }
 
 async function runCommand(run: Run, step: PlanStep, command: string, signal: AbortSignal): Promise<void> {
-  const env = run.commandEnv();
+  const env = run.commandEnv(step);
   const cwd = step.step.cwd ? resolveCwd(run.ctx.cwd, step.step.cwd) : run.ctx.cwd;
-  run.record({ type: 'command.started', step: step.id, command: run.preview(step), cwd, env: Object.keys({ ...run.ctx.databaseEnv, ...run.ctx.values }).sort() });
+  const given = { ...run.ctx.databaseEnv, ...(step.database ? run.ctx.connectionEnv?.[step.database] : {}), ...run.ctx.values };
+  const readOnlySession = step.effect === 'read-only';
+  run.record({ type: 'command.started', step: step.id, command: run.preview(step), cwd, env: Object.keys(given).sort(), ...(readOnlySession ? { readOnlySession } : {}) });
   const streams = { stdout: run.streamRedactor(), stderr: run.streamRedactor() };
   const result = await run.ports.shell.run({
     command,
@@ -112,18 +114,39 @@ async function runSql(run: Run, step: PlanStep, sql: string, signal: AbortSignal
   const database = step.database!;
   const { values, display } = paramValues(run, step);
   const started = run.ports.clock.now().getTime();
-  const outcome = await run.ports.db.execute(database, sql, values, run.timeoutOf(step, DEFAULT_SQL_TIMEOUT), signal);
+  // A step labelled read-only runs as a check does: one statement in a READ ONLY transaction, so
+  // PostgreSQL, not the label, keeps it from writing.
+  const readOnly = step.effect === 'read-only';
+  const timeoutMs = run.timeoutOf(step, readOnly ? DEFAULT_CHECK_TIMEOUT : DEFAULT_SQL_TIMEOUT);
+  const outcome = readOnly
+    ? await run.ports.db.check(database, sql, values, timeoutMs, signal)
+    : await run.ports.db.execute(database, sql, values, timeoutMs, signal);
   const took = run.ports.clock.now().getTime() - started;
   if (!outcome.ok) {
-    run.record({ type: 'sql.result', step: step.id, database, sql: sql.trim(), params: display, error: outcome.error, durationMs: took });
-    run.record({ type: 'step.finished', step: step.id, outcome: 'failed', reason: `${outcome.error} (the transaction was rolled back: nothing changed)` });
+    run.record({ type: 'sql.result', step: step.id, database, sql: sql.trim(), params: display, error: outcome.error, durationMs: took, ...(outcome.unknown ? { unknown: true } : {}) });
+    if (outcome.unknown) {
+      run.record({ type: 'step.finished', step: step.id, outcome: 'unknown', reason: outcome.error });
+      return;
+    }
+    run.record({ type: 'step.finished', step: step.id, outcome: 'failed', reason: readOnly ? outcome.error : `${outcome.error} (the transaction was rolled back: nothing changed)` });
     return;
   }
-  run.record({ type: 'sql.result', step: step.id, database, sql: sql.trim(), params: display, rowCount: outcome.rowCount, result: outcome.result, durationMs: took });
+  run.record({
+    type: 'sql.result',
+    step: step.id,
+    database,
+    sql: sql.trim(),
+    params: display,
+    rowCount: outcome.rowCount,
+    result: outcome.result,
+    durationMs: took,
+    ...(outcome.statements ? { statements: outcome.statements } : {}),
+    ...(outcome.note ? { note: outcome.note } : {}),
+  });
   const failures = step.step.expect ? evaluateExpect(step.step.expect, outcome.result) : [];
   run.record(failures.length === 0
     ? { type: 'step.finished', step: step.id, outcome: 'passed' }
-    : { type: 'step.finished', step: step.id, outcome: 'failed', reason: `committed, but ${failures.join('; ')}` });
+    : { type: 'step.finished', step: step.id, outcome: 'failed', reason: readOnly ? failures.join('; ') : `committed, but ${failures.join('; ')}` });
 }
 
 async function runMigrations(run: Run, step: PlanStep, signal: AbortSignal): Promise<void> {

@@ -27,17 +27,21 @@ const FORMATTERS: Formatters = {
   'step.started': (e) => `started${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`,
   'checklist.ticked': (e) => `${e.checked ? 'ticked' : 'unticked'}: ${e.text}`,
   confirmation: (e) => (e.matched ? `target confirmed: typed "${e.typed}"` : `confirmation did not match: typed "${e.typed}", target is "${e.target}"; nothing ran`),
-  'command.started': (e) => `$ ${e.command}`,
+  'command.started': (e) => `$ ${e.command}${e.readOnlySession ? '  (in a session forced read-only)' : ''}`,
   'command.output': () => undefined,
   'command.exited': (e) =>
     e.timedOut ? `command timed out after ${(e.durationMs / 1000).toFixed(1)}s and was killed`
       : e.cancelled ? 'command cancelled'
         : e.signal ? `command killed by ${e.signal}` : `command exited ${e.exitCode} after ${(e.durationMs / 1000).toFixed(1)}s`,
   'check.result': (e) => `check on ${e.database}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}: ${e.pass ? 'PASS' : 'FAIL'}${e.pass ? '' : ` (${e.failures.join('; ')})`}`,
-  'sql.result': (e) => (e.error ? `sql on ${e.database} failed: ${e.error}` : `sql on ${e.database}: ${e.rowCount ?? 0} row(s) affected, committed`),
+  'sql.result': (e) =>
+    e.error
+      ? `sql on ${e.database} ${e.unknown ? 'OUTCOME UNKNOWN' : 'failed'}: ${e.error}`
+      : `sql on ${e.database}: ${e.statements ? `${e.statements.length} statements (${e.statements.map((s) => `${s.command || '?'} ${s.rowCount}`).join(', ')})` : `${e.rowCount ?? 0} row(s) affected`}, committed${e.note ? ` (${e.note})` : ''}`,
+  'target.identified': (e) => `target ${e.name} identified by its server: ${e.identity.user}@${e.identity.address}:${e.identity.port}/${e.identity.database}${e.identity.systemIdentifier ? `, system id ${e.identity.systemIdentifier}` : ''}`,
   'migrations.result': (e) => `${e.tool} migrations on ${e.database}: ${e.summary}${e.written?.length ? `; wrote ${e.written.join(', ')}` : ''}`,
   'step.dry-run': (e) => `[dry run] not executed: ${e.would.split('\n')[0]}${e.would.includes('\n') ? ' …' : ''}`,
-  'step.finished': (e) => (e.outcome === 'passed' ? 'passed' : `FAILED: ${e.reason ?? ''}`),
+  'step.finished': (e) => (e.outcome === 'passed' ? 'passed' : e.outcome === 'unknown' ? `OUTCOME UNKNOWN: ${e.reason ?? ''}` : `FAILED: ${e.reason ?? ''}`),
   'step.skipped': (e) => `skipped: ${e.reason}`,
   'step.retry': () => 'retry',
   'step.override': (e) => `failure overridden: ${e.reason}`,

@@ -173,6 +173,10 @@ export function transition(state: RunState, event: RunEvent & { ts?: string; act
       return isCurrent(s, event.step) ? advance(next) : next;
     }
     case 'step.finished': {
+      if (event.outcome === 'unknown') {
+        // A write whose end could not be established: the operator decides, as after a crash.
+        return updateStep(s, event.step, { stage: 'unknown', ...(event.reason ? { reason: event.reason } : {}) });
+      }
       if (event.outcome === 'passed') {
         const ps = s.plan.steps[event.step];
         let next = updateStep(s, event.step, { stage: 'passed', reason: undefined });
@@ -214,6 +218,15 @@ export function transition(state: RunState, event: RunEvent & { ts?: string; act
       return s.rollback ? { ...s, rollback: { ...s.rollback, finished: true } } : s;
     case 'run.finished':
       return { ...s, status: 'finished', outcome: event.outcome, ...(event.reason ? { finishReason: event.reason } : {}) };
+    case 'target.identified':
+      return {
+        ...s,
+        targets: s.targets.map((t) =>
+          t.name === event.name
+            ? { ...t, identified: true, host: event.identity.address, port: event.identity.port, database: event.identity.database, user: event.identity.user, serverVersion: event.identity.serverVersion, inRecovery: event.identity.inRecovery, ...(event.identity.systemIdentifier ? { systemIdentifier: event.identity.systemIdentifier } : {}), unreachable: undefined }
+            : t,
+        ),
+      };
     case 'fault':
     case 'rehearsal.check':
       return s;
@@ -240,7 +253,9 @@ export function rollbackPlan(state: RunState): string[] {
   for (const id of plan.main) {
     const st = state.steps[id]!;
     const ps = plan.steps[id]!;
-    if ((st.stage === 'failed' || st.stage === 'unknown') && ps.action === 'run' && ps.effect !== 'read-only' && !touched.includes(id)) touched.push(id);
+    // A command that failed may have changed something; any write whose outcome is unknown may have too.
+    const mayHaveActed = (st.stage === 'failed' && ps.action === 'run') || (st.stage === 'unknown' && ps.action !== 'check');
+    if (mayHaveActed && ps.effect !== 'read-only' && !touched.includes(id)) touched.push(id);
   }
   const queue: string[] = [];
   for (const id of [...touched].reverse()) {

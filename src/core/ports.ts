@@ -1,5 +1,5 @@
 /** The interfaces the core needs from the outside world. Adapters implement them; tests pass fakes or the real thing. */
-import type { CheckRows, Recorded, TargetInfo } from './events.js';
+import type { CheckRows, Recorded, ServerIdentity, TargetInfo } from './events.js';
 import type { DecisionOption } from './machine.js';
 import type { PlanStep } from './plan.js';
 
@@ -26,7 +26,20 @@ export interface ShellPort {
   run(req: CommandRequest): Promise<CommandResult>;
 }
 
-export type QueryOutcome = { ok: true; result: CheckRows; rowCount: number } | { ok: false; error: string };
+export type QueryOutcome =
+  | {
+      ok: true;
+      result: CheckRows;
+      rowCount: number;
+      /** Each statement's command and row count, when a step ran several. */
+      statements?: Array<{ command: string; rowCount: number }>;
+      /** Something the operator should know about how the outcome was established. */
+      note?: string;
+    }
+  /** unknown: a COMMIT was sent and its answer lost; the change may or may not be in effect. */
+  | { ok: false; error: string; unknown?: boolean };
+
+export type IdentifyOutcome = { ok: true; identity: ServerIdentity } | { ok: false; error: string };
 
 export interface DatabasePort {
   /** Read-only: a READ ONLY transaction with statement_timeout; always rolled back. */
@@ -35,6 +48,8 @@ export interface DatabasePort {
   execute(database: string, sql: string, params: readonly string[], timeoutMs: number, signal: AbortSignal): Promise<QueryOutcome>;
   /** Server facts pinned in the transcript; an unreachable target is reported, not thrown. */
   inspect(database: string): Promise<Partial<TargetInfo>>;
+  /** Who the server behind this target says it is (connecting if needed; a changed server is refused). */
+  identify(database: string): Promise<IdentifyOutcome>;
   close(): Promise<void>;
 }
 
@@ -74,7 +89,8 @@ export interface Journal {
 
 export type OperatorRequest =
   | { kind: 'go'; step: PlanStep; preview: string; rollback: string | undefined; dryRun: boolean; note?: string }
-  | { kind: 'confirm'; step: PlanStep; word: string; preview: string; rollback: string | undefined; backup: string | undefined }
+  /** word: the database name the server reports; server: who the server says it is, in words. */
+  | { kind: 'confirm'; step: PlanStep; word: string; server?: string; preview: string; rollback: string | undefined; backup: string | undefined }
   | { kind: 'checklist'; step: PlanStep; items: string[] }
   | { kind: 'ask'; step: PlanStep; input: { name: string; description: string | undefined; secret: boolean; pattern: string | undefined }; error?: string }
   | { kind: 'decide'; step: PlanStep; options: DecisionOption[]; unknown: boolean; failure: string };

@@ -27,8 +27,17 @@ export interface RunContext {
   cwd: string;
   /** Real input values (secrets included): they reach commands as environment variables and SQL as bind parameters. */
   values: Record<string, string>;
-  /** Environment variables commands get for the databases (e.g. DATABASE_URL). */
+  /** Environment variables commands get for the databases (e.g. DATABASE_URL), and a drill's extras. */
   databaseEnv: Record<string, string>;
+  /**
+   * Per database: the libpq variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, ...) a
+   * command targeting it gets, resolved once with drillbook's own connection.
+   */
+  connectionEnv?: Record<string, Record<string, string>>;
+  /** Variables removed from every command's environment (they would redirect libpq tools). */
+  scrubEnv?: readonly string[];
+  /** --dry-run only: run the commands labelled read-only, in a session forced read-only. */
+  runReadOnlyCommands?: boolean;
   /** Environment the commands start from (the process's own, by default). */
   baseEnv: Record<string, string | undefined>;
   targets: TargetInfo[];
@@ -43,6 +52,12 @@ export interface RunPorts {
   journal: Journal;
   operator: Operator;
   redactor: Redactor;
+}
+
+/** PGOPTIONS that make every transaction of a libpq session read-only (kept: what was there). */
+export function readOnlyOptions(existing: string | undefined): string {
+  const flag = '-c default_transaction_read_only=on';
+  return existing?.trim() ? `${existing.trim()} ${flag}` : flag;
 }
 
 export type Listener = (state: RunState, event: Recorded | undefined) => void;
@@ -280,19 +295,48 @@ export class Run implements Session {
     return undefined;
   }
 
+  /**
+   * The word to type is the database name the server reports now, not a label or our parse of a
+   * URL: the target is identified (and checked against the one pinned at the start) before asking.
+   */
+  private async confirmWord(step: PlanStep): Promise<{ word: string; server?: string } | undefined> {
+    if (!step.database) return { word: step.confirmWord };
+    const id = await this.ports.db.identify(step.database);
+    if (!id.ok) {
+      this.record({ type: 'step.finished', step: step.id, outcome: 'failed', reason: `the target could not be identified, so it cannot be confirmed: ${id.error}` });
+      return undefined;
+    }
+    const target = this.stateValue.targets.find((t) => t.name === step.database);
+    if (target && !target.identified) this.record({ type: 'target.identified', name: step.database, identity: id.identity });
+    const i = id.identity;
+    const server = `${i.user}@${i.address}:${i.port}/${i.database}${i.socket ? ' (unix socket)' : ''}${i.systemIdentifier ? `, cluster ${i.systemIdentifier}` : ''}${i.inRecovery ? ', a REPLICA' : ''}`;
+    return { word: i.database, server };
+  }
+
   private async confirm(step: PlanStep): Promise<void> {
+    const who = await this.confirmWord(step);
+    if (who === undefined) return;
+    const word = who.word;
     const answer = await this.ports.operator.request(
-      { kind: 'confirm', step, word: step.confirmWord, preview: this.preview(step), rollback: this.rollbackTitle(step), backup: this.latestBackup() },
+      { kind: 'confirm', step, word, ...(who.server ? { server: who.server } : {}), preview: this.preview(step), rollback: this.rollbackTitle(step), backup: this.latestBackup() },
       this,
     );
     if (answer.kind === 'typed') {
       const typed = answer.text.trim();
-      this.record({ type: 'confirmation', step: step.id, target: step.confirmWord, typed, matched: typed === step.confirmWord });
+      this.record({ type: 'confirmation', step: step.id, target: word, typed, matched: typed === word });
       return;
     }
     if (this.handleCommon(step, answer)) return;
     // Cancelled: record it as a confirmation that did not match, so the step goes back to pending.
-    this.record({ type: 'confirmation', step: step.id, target: step.confirmWord, typed: '', matched: false });
+    this.record({ type: 'confirmation', step: step.id, target: word, typed: '', matched: false });
+  }
+
+  /** Whether --dry-run shows this step instead of running it. */
+  private dryRunShows(step: PlanStep): boolean {
+    if (this.ctx.mode !== 'dry-run') return false;
+    if (step.effect !== 'read-only') return true;
+    // A label cannot prove a program harmless: commands are shown, unless the operator opted in.
+    return step.action === 'run' && this.ctx.runReadOnlyCommands !== true;
   }
 
   private async executeCurrent(step: PlanStep): Promise<void> {
@@ -310,7 +354,7 @@ export class Run implements Session {
       return;
     }
     if (s.ask !== undefined) return this.ask(step, s.ask);
-    if (this.ctx.mode === 'dry-run' && step.effect !== 'read-only') {
+    if (this.dryRunShows(step)) {
       this.record({ type: 'step.dry-run', step: step.id, would: this.preview(step) });
       return;
     }
@@ -355,7 +399,7 @@ export class Run implements Session {
   private async decide(step: PlanStep, options: DecisionOption[], unknown: boolean): Promise<void> {
     const st = this.stateValue.steps[step.id]!;
     const failure = unknown
-      ? 'The run stopped while this step was in progress: it may or may not have taken effect.'
+      ? (st.reason ?? 'The run stopped while this step was in progress: it may or may not have taken effect.')
       : (st.reason ?? 'the step failed');
     const answer = await this.ports.operator.request({ kind: 'decide', step, options, unknown, failure }, this);
     switch (answer.kind) {
@@ -373,11 +417,20 @@ export class Run implements Session {
     }
   }
 
-  /** Helpers for executeStep. */
-  commandEnv(): Record<string, string> {
+  /**
+   * The environment of a step's command: the base environment without the variables that could
+   * redirect libpq, the databases' URLs, the connection of the step's database as libpq variables
+   * (the same server drillbook connects to), then the inputs. A command labelled read-only gets a
+   * session that PostgreSQL keeps read-only (a second line of defence: the program could undo it).
+   */
+  commandEnv(step?: PlanStep): Record<string, string> {
     const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(this.ctx.baseEnv)) if (v !== undefined) env[k] = v;
-    Object.assign(env, this.ctx.databaseEnv, this.ctx.values);
+    const scrub = new Set(this.ctx.scrubEnv ?? []);
+    for (const [k, v] of Object.entries(this.ctx.baseEnv)) if (v !== undefined && !scrub.has(k)) env[k] = v;
+    Object.assign(env, this.ctx.databaseEnv);
+    if (step?.database) Object.assign(env, this.ctx.connectionEnv?.[step.database] ?? {});
+    Object.assign(env, this.ctx.values);
+    if (step && step.effect === 'read-only' && step.action === 'run') env.PGOPTIONS = readOnlyOptions(env.PGOPTIONS);
     env.DRILLBOOK = '1';
     env.DRILLBOOK_MODE = this.ctx.mode;
     env.DRILLBOOK_RUNBOOK = this.ctx.runbook.id;

@@ -48,9 +48,16 @@ export function Banner(props: { title: string; mode: Mode; targets: TargetInfo[]
             {` ${ENV_WORD[t.environment] ?? t.environment} `}
           </Text>
           {` ${t.name}: ${t.user ? `${t.user}@` : ''}${t.host}:${t.port}/${t.database}`}
+          {t.identified === false ? ' (not yet confirmed by the server)' : ''}
           {t.serverVersion ? ` · PostgreSQL ${t.serverVersion}` : ''}
+          {t.systemIdentifier ? ` · cluster ${t.systemIdentifier}` : ''}
           {t.inRecovery ? ' · REPLICA' : ''}
           {t.unreachable ? <Text color={c('red')}> · UNREACHABLE</Text> : null}
+        </Text>
+      ))}
+      {props.targets.flatMap((t) => t.discrepancies ?? []).map((d, i) => (
+        <Text key={`d${i}`} wrap="truncate-end" color={c('yellow')}>
+          ! {d}
         </Text>
       ))}
     </Box>

@@ -33,6 +33,7 @@ export function ConfirmPanel({ req, typed }: { req: Extract<OperatorRequest, { k
       <Text bold color={c('red')}>
         {req.step.effect.toUpperCase()} step on "{req.word}": confirm the target
       </Text>
+      {req.server ? <Text>The server says it is: <Text bold>{req.server}</Text></Text> : null}
       <Text>It will run exactly:</Text>
       <Text color={c('cyan')}>{req.preview}</Text>
       <Text>rollback: {req.rollback ?? 'none declared'}</Text>

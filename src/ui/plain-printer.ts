@@ -15,7 +15,13 @@ const ENV_WORD: Record<string, string> = { production: 'PRODUCTION', staging: 'S
 
 export function targetLines(state: RunState): string[] {
   return state.targets.map((t) => {
-    const facts = [t.serverVersion ? `PostgreSQL ${t.serverVersion}` : undefined, t.inRecovery ? 'REPLICA (read-only)' : undefined, t.unreachable ? `UNREACHABLE: ${t.unreachable}` : undefined].filter(Boolean);
+    const facts = [
+      t.identified === false ? 'not yet confirmed by the server' : undefined,
+      t.serverVersion ? `PostgreSQL ${t.serverVersion}` : undefined,
+      t.systemIdentifier ? `cluster ${t.systemIdentifier}` : undefined,
+      t.inRecovery ? 'REPLICA (read-only)' : undefined,
+      t.unreachable ? `UNREACHABLE: ${t.unreachable}` : undefined,
+    ].filter(Boolean);
     return `TARGET ${t.name}: ${ENV_WORD[t.environment] ?? t.environment}  ${t.user ? `${t.user}@` : ''}${t.host}:${t.port}/${t.database}${facts.length ? `  (${facts.join(', ')})` : ''}`;
   });
 }

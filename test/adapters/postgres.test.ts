@@ -1,6 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PgDatabases } from '../../src/adapters/postgres.js';
 import { freePort } from '../../src/adapters/drill-db.js';
+import { resolveConnection } from '../../src/core/conn.js';
+import type { ServerIdentity } from '../../src/core/events.js';
+import { startProxy } from '../helpers/proxy.js';
 import { freshDatabase, sql } from '../helpers/pg.js';
 
 let url: string;
@@ -10,7 +13,7 @@ const never = new AbortController().signal;
 beforeAll(async () => {
   ({ url } = await freshDatabase('pgadapter'));
   await sql(url, "CREATE TABLE t (id int primary key, name text); INSERT INTO t VALUES (1, 'one'), (2, NULL)");
-  dbs = new PgDatabases({ prod: url });
+  dbs = new PgDatabases({ prod: resolveConnection(url, {}, 'prod') });
 });
 afterAll(async () => dbs.close());
 
@@ -60,7 +63,7 @@ describe('checks: READ ONLY transaction, statement_timeout, bind parameters', ()
 
   it('reports a refused connection without throwing', async () => {
     const port = await freePort();
-    const down = new PgDatabases({ prod: `postgresql://postgres:pw@127.0.0.1:${port}/nothing` });
+    const down = new PgDatabases({ prod: resolveConnection(`postgresql://postgres:pw@127.0.0.1:${port}/nothing`, {}, 'prod') });
     const r = await down.check('prod', 'SELECT 1', [], 1000, never);
     expect(r).toEqual({ ok: false, error: `cannot connect to prod (127.0.0.1:${port}/nothing): connection refused (is the database running and reachable?)` });
     expect(await down.inspect('prod')).toEqual({ unreachable: expect.stringContaining('connection refused') });
@@ -89,5 +92,114 @@ describe('inspect', () => {
     expect(info.serverVersion).toMatch(/^17\./);
     expect(info.systemIdentifier).toMatch(/^\d{10,}$/);
     expect(info.inRecovery).toBe(false);
+  });
+});
+
+describe('read-only is enforced by PostgreSQL, not by a label', () => {
+  it('refuses a check that smuggles a write after COMMIT, and nothing is written', async () => {
+    for (const smuggled of ["COMMIT; INSERT INTO t VALUES (50, 'smuggled')", "SELECT 1; INSERT INTO t VALUES (51, 'smuggled')"]) {
+      const r = await dbs.check('prod', smuggled, [], 5000, never);
+      expect(r.ok).toBe(false);
+    }
+    const r = await dbs.check('prod', "COMMIT; INSERT INTO t VALUES (50, 'smuggled')", [], 5000, never);
+    expect(!r.ok && r.error).toMatch(/exactly one statement/);
+    expect((await sql(url, 'SELECT count(*)::int AS n FROM t WHERE id IN (50, 51)')).rows[0].n).toBe(0);
+  });
+
+  it('refuses COPY … TO PROGRAM in a check (a READ ONLY transaction does not stop it)', async () => {
+    const r = await dbs.check('prod', "COPY (SELECT 1) TO PROGRAM 'touch /tmp/drillbook-should-not-exist'", [], 5000, never);
+    expect(!r.ok && r.error).toMatch(/COPY can write files or run programs/);
+  });
+
+  it('keeps a huge result bounded: the full count, ROWS_CAP rows, long values cut', async () => {
+    const r = await dbs.check('prod', 'SELECT g, CASE WHEN g <= 60 THEN repeat($1, 10000) END AS big FROM generate_series(1, 300000) g', ['ab'], 60_000, never);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.result.rowCount).toBe(300_000);
+    expect(r.result.rows).toHaveLength(50);
+    expect(r.result.rows[0]![1]).toMatch(/^(ab){2048}… \[15904 more characters\]$/);
+    expect(r.result.valuesCut).toBe(50);
+  });
+});
+
+describe('writes: several statements with bind parameters', () => {
+  it('runs each statement with only the parameters it uses, in one transaction', async () => {
+    const r = await dbs.execute('prod', "DELETE FROM t WHERE id = $2;\nINSERT INTO t VALUES ($2, $1);\nUPDATE t SET name = $1 || '!' WHERE id = $2", ['twenty', '20'], 5000, never);
+    expect(r.ok, !r.ok ? r.error : '').toBe(true);
+    expect(r.ok && r.statements?.map((s) => [s.command, s.rowCount])).toEqual([['DELETE', 0], ['INSERT', 1], ['UPDATE', 1]]);
+    expect((await sql(url, 'SELECT name FROM t WHERE id = 20')).rows[0].name).toBe('twenty!');
+  });
+
+  it('refuses a COMMIT inside an sql step before anything runs', async () => {
+    const r = await dbs.execute('prod', "INSERT INTO t VALUES (30, 'x'); COMMIT; INSERT INTO t VALUES (31, 'y')", [], 5000, never);
+    expect(!r.ok && r.error).toMatch(/"COMMIT" \(line 1\) would end drillbook's transaction/);
+    expect((await sql(url, 'SELECT count(*)::int AS n FROM t WHERE id IN (30, 31)')).rows[0].n).toBe(0);
+  });
+});
+
+describe('the target is who the server says it is', () => {
+  it('identifies the server, and refuses a connection that reaches another database than the pinned one', async () => {
+    const id = await dbs.identify('prod');
+    expect(id.ok && id.identity).toMatchObject({ database: new URL(url).pathname.slice(1), user: 'postgres', address: '127.0.0.1', socket: false });
+    const other = await freshDatabase('pgother');
+    await sql(other.url, 'CREATE TABLE t (id int)');
+    const redirected = new PgDatabases({ prod: resolveConnection(other.url, {}, 'prod') });
+    redirected.pin('prod', (id as { identity: ServerIdentity }).identity);
+    const r = await redirected.execute('prod', 'INSERT INTO t VALUES (1)', [], 5000, never);
+    expect(!r.ok && r.error).toMatch(/the server behind prod is not the one confirmed at the start \(database pgadapter_\w+ → pgother_\w+\): nothing was run/);
+    expect((await sql(other.url, 'SELECT count(*)::int AS n FROM t')).rows[0].n).toBe(0);
+    await redirected.close();
+  });
+});
+
+describe('a network that fails in the middle', () => {
+  it('ends a query on a frozen network at its timeout, and Ctrl-C does not wait for the network', async () => {
+    const proxy = await startProxy(inject('pgPort'));
+    const through = new URL(url);
+    through.port = String(proxy.port);
+    const frozen = new PgDatabases({ prod: resolveConnection(through.toString(), {}, 'prod') });
+    expect((await frozen.check('prod', 'SELECT 1', [], 1000, never)).ok).toBe(true);
+    proxy.freeze();
+    const t0 = Date.now();
+    const r = await frozen.check('prod', 'SELECT 1', [], 300, never);
+    expect(!r.ok && r.error).toMatch(/^no answer from prod \(127\.0\.0\.1:\d+\/\w+\) within 5\.3s: the network or the server is not responding/);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 200);
+    const cancelled = await frozen.check('prod', 'SELECT 1', [], 60_000, ac.signal);
+    expect(!cancelled.ok && cancelled.error).toMatch(/^(cancelled by the operator|cannot connect)/);
+    await frozen.close();
+    await proxy.close();
+  }, 60_000);
+
+  it('a COMMIT whose answer is lost is looked up again: committed is reported as committed', async () => {
+    const proxy = await startProxy(inject('pgPort'));
+    const through = new URL(url);
+    through.port = String(proxy.port);
+    const flaky = new PgDatabases({ prod: resolveConnection(through.toString(), {}, 'prod') });
+    proxy.cutAfter('COMMIT');
+    const r = await flaky.execute('prod', "INSERT INTO t VALUES (40, 'lost answer')", [], 5000, never);
+    expect(r.ok, !r.ok ? r.error : '').toBe(true);
+    expect(r.ok && r.note).toMatch(/the answer to COMMIT was lost .* the server says transaction \d+ committed/);
+    expect((await sql(url, 'SELECT count(*)::int AS n FROM t WHERE id = 40')).rows[0].n).toBe(1);
+    await flaky.close();
+    await proxy.close();
+  });
+
+  it('a COMMIT whose answer is lost, with the server then unreachable, is "outcome unknown", never "rolled back"', async () => {
+    const proxy = await startProxy(inject('pgPort'));
+    const through = new URL(url);
+    through.port = String(proxy.port);
+    const flaky = new PgDatabases({ prod: resolveConnection(through.toString(), {}, 'prod') });
+    expect((await flaky.check('prod', 'SELECT 1', [], 1000, never)).ok).toBe(true);
+    proxy.cutAfter('COMMIT');
+    proxy.refuseNew(true);
+    const r = await flaky.execute('prod', "INSERT INTO t VALUES (41, 'unknown')", [], 5000, never);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.unknown).toBe(true);
+    expect(!r.ok && r.error).toMatch(/after COMMIT was sent: the change may or may not have been committed \(check it, e\.g\. SELECT txid_status\(\d+\)\)/);
+    expect(!r.ok && r.error).not.toMatch(/rolled back|nothing changed/);
+    await flaky.close();
+    await proxy.close();
   });
 });

@@ -10,7 +10,7 @@ import { ROOT } from '../helpers/cli.js';
 import { makeRun, rows, ScriptedDb, ScriptedShell } from '../helpers/engine.js';
 
 const RUNBOOK = readFileSync(path.join(ROOT, 'test', 'fixtures', 'runbooks', 'report-scenario.yaml'), 'utf8');
-const target: TargetInfo = { name: 'prod', environment: 'production', url: 'postgresql://app:[REDACTED]@db.internal:5432/shop', host: 'db.internal', port: '5432', database: 'shop', user: 'app', serverVersion: '16.4', systemIdentifier: '7301234567890123456', inRecovery: false };
+const target: TargetInfo = { name: 'prod', environment: 'production', url: 'postgresql://app:[REDACTED]@db.internal:5432/shop', host: 'db.internal', port: '5432', database: 'shop', user: 'app', serverVersion: '16.4', systemIdentifier: '7301234567890123456', inRecovery: false, identified: true };
 
 function golden(name: string, actual: string): void {
   const file = path.join(ROOT, 'test', 'fixtures', 'golden', name);

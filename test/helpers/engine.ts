@@ -3,7 +3,7 @@ import { autoOperator } from '../../src/core/auto-operator.js';
 import type { RunOutcome, TargetInfo } from '../../src/core/events.js';
 import { parseRunbook } from '../../src/core/load.js';
 import { buildPlan, type PlanTarget } from '../../src/core/plan.js';
-import type { CommandRequest, CommandResult, DatabasePort, Operator, QueryOutcome, ShellPort } from '../../src/core/ports.js';
+import type { CommandRequest, CommandResult, DatabasePort, IdentifyOutcome, Operator, QueryOutcome, ShellPort } from '../../src/core/ports.js';
 import { Redactor } from '../../src/core/redact.js';
 import { Run } from '../../src/core/runner.js';
 import { MemoryJournal } from './memory-journal.js';
@@ -40,6 +40,14 @@ export class ScriptedDb implements DatabasePort {
   async inspect() {
     return {};
   }
+  /** The database name each target's server reports (set by makeRun; else "<name>_db"). */
+  names: Record<string, string> = {};
+  /** Targets whose server cannot be reached. */
+  unreachable = new Set<string>();
+  async identify(name: string): Promise<IdentifyOutcome> {
+    if (this.unreachable.has(name)) return { ok: false, error: `cannot connect to ${name}: connection refused` };
+    return { ok: true, identity: { database: this.names[name] ?? `${name}_db`, user: 'app', address: '10.0.0.5', port: '5432', socket: false, serverVersion: '17.6', inRecovery: false } };
+  }
   async close() {}
 }
 
@@ -69,6 +77,7 @@ export function makeRun(yaml: string, opts: {
   const journal = new MemoryJournal();
   const shell = opts.shell ?? new ScriptedShell();
   const db = opts.db ?? new ScriptedDb();
+  for (const [name, t] of Object.entries(targets)) db.names[name] ??= t.databaseName;
   const values = { ...(opts.values ?? {}) };
   let t = Date.parse('2026-11-22T10:00:00Z');
   const run = new Run(
