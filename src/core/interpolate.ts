@@ -21,14 +21,3 @@ export function fillCommand(command: string, values: Readonly<Record<string, str
     return values[name] ?? whole;
   });
 }
-
-/** The highest `$N` placeholder used in SQL (0 when none). String literals and comments are skipped. */
-export function maxSqlParam(sql: string): number {
-  const stripped = sql
-    .replace(/--[^\n]*/g, '')
-    .replace(/\/\*[\s\S]*?\*\//g, '')
-    .replace(/'(?:[^']|'')*'/g, "''");
-  let max = 0;
-  for (const m of stripped.matchAll(/\$(\d+)/g)) max = Math.max(max, Number(m[1]));
-  return max;
-}

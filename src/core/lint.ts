@@ -3,7 +3,8 @@
  * placeholders). Never throws.
  */
 import type { Problem, Severity } from './errors.js';
-import { maxSqlParam, placeholders } from './interpolate.js';
+import { placeholders } from './interpolate.js';
+import { escapesReadOnly, isTransactionControl, maxParam, splitSql } from './sql-split.js';
 import { defaultDatabaseName, effectOf, type Runbook, type Step } from './runbook.js';
 import { ACTION_KEYS, type ActionKey } from './schema.js';
 import { didYouMean } from './suggest.js';
@@ -69,6 +70,15 @@ export function lintRunbook(rb: Runbook, file: string, loc: Locator): Problem[] 
   };
   checkText(['title'], rb.title);
   checkText(['summary'], rb.summary);
+
+  // What must never be on a command line: database URLs (they hold passwords) and secret inputs.
+  const exposed = new Map<string, string>();
+  for (const [name, spec] of Object.entries(databases)) {
+    if ('env' in spec.url) exposed.set(spec.url.env, `the URL of database ${name}, with its password`);
+    else exposed.set(spec.url.input, `the URL of database ${name}, with its password`);
+  }
+  for (const [name, spec] of Object.entries(inputs)) if (spec.secret) exposed.set(name, 'a secret input');
+  exposed.set('PGPASSWORD', 'the database password');
 
   // ids, phases, steps
   const phaseIds = new Map<string, number>();
@@ -136,7 +146,10 @@ export function lintRunbook(rb: Runbook, file: string, loc: Locator): Problem[] 
       for (const name of placeholders(sql)) {
         add('error', [...sPath, action], `\${${name}} in SQL: inputs reach SQL only as bind parameters; use params: [${name}] and $1`, true);
       }
-      const used = maxSqlParam(sql);
+      const statements = splitSql(sql);
+      const readOnly = action === 'check' || effectOf(step) === 'read-only';
+      lintStatements(statements, [...sPath, action], readOnly ? (action === 'check' ? 'a check' : 'a read-only sql step') : undefined);
+      const used = maxParam(statements);
       const given = step.params?.length ?? 0;
       if (used > given) add('error', [...sPath, action], `the SQL uses $${used} but only ${given} parameter(s) are given in params`, true);
       else if (given > used) add('warning', [...sPath, 'params'], `${given} parameter(s) given but the SQL uses ${used === 0 ? 'none' : `only up to $${used}`}`);
@@ -145,6 +158,20 @@ export function lintRunbook(rb: Runbook, file: string, loc: Locator): Problem[] 
       for (const name of placeholders(step.run)) {
         if (/^[a-z_][a-z0-9_]*$/.test(name) && !(name in inputs)) {
           add('warning', [...sPath, 'run'], `\${${name}} looks like an input but none is declared${didYouMean(name, inputNames)}`, true);
+        }
+      }
+      for (const [name, what] of exposed) {
+        if (new RegExp(`\\$(?:\\{${name}\\}|${name}(?![A-Za-z0-9_]))`).test(step.run)) {
+          add(
+            'warning',
+            [...sPath, 'run'],
+            `$${name} (${what}) on a command line: every user of the machine can read a process's arguments (ps). ${
+              what === 'a secret input'
+                ? `Inputs reach commands as environment variables: let the program read ${name} from its environment`
+                : `The command already gets PGHOST, PGPORT, PGDATABASE, PGUSER and PGPASSWORD for its database: use those, or let the program read $${name} from its environment`
+            }`,
+            true,
+          );
         }
       }
     }
@@ -178,6 +205,24 @@ export function lintRunbook(rb: Runbook, file: string, loc: Locator): Problem[] 
     }
   }
 
+  /** One statement for read-only SQL; never a statement that ends drillbook's transaction. */
+  function lintStatements(statements: ReturnType<typeof splitSql>, path: Path, readOnly: string | undefined) {
+    if (statements.length === 0) {
+      add('error', path, 'no SQL statement here (only comments or semicolons)', true);
+      return;
+    }
+    if (readOnly && statements.length > 1) {
+      add('error', path, `${readOnly} runs exactly one statement, inside a READ ONLY transaction; this has ${statements.length}: split it into steps`, true);
+    }
+    for (const st of statements) {
+      if (isTransactionControl(st)) {
+        add('error', path, `"${st.keywords.join(' ')}" on line ${st.line} of the SQL: ${readOnly ? `${readOnly} runs inside a READ ONLY transaction` : 'an sql step runs in one transaction of its own'}, which this would end; remove it`, true);
+      }
+      const outside = readOnly ? escapesReadOnly(st) : undefined;
+      if (outside) add('error', path, `${outside}, which a READ ONLY transaction does not stop: ${readOnly} cannot use it`, true);
+    }
+  }
+
   function lintMigrations(step: Step, sPath: Path) {
     const m = step.migrations!;
     const mPath: Path = [...sPath, 'migrations'];
@@ -202,6 +247,7 @@ export function lintRunbook(rb: Runbook, file: string, loc: Locator): Problem[] 
     if (c.database !== undefined && !(c.database in databases)) add('error', [...cPath, 'database'], `unknown database "${c.database}"${didYouMean(c.database, dbNames)}`);
     for (const [j, p] of (c.params ?? []).entries()) if (!(p in inputs)) add('error', [...cPath, 'params', j], `unknown input "${p}"`);
     for (const name of placeholders(c.check)) add('error', [...cPath, 'check'], `\${${name}} in SQL: use params and $1`);
+    lintStatements(splitSql(c.check), [...cPath, 'check'], 'a rehearsal check');
   });
   for (const [name] of Object.entries(rehearsal?.inputs ?? {})) {
     if (!(name in inputs)) add('error', ['rehearsal', 'inputs', name], `unknown input "${name}"${didYouMean(name, inputNames)}`, true);
