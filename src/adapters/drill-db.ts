@@ -51,8 +51,10 @@ export interface DrillDatabase {
   port: number;
   user: string;
   password: string;
-  /** The cluster's temp directory (data, socket, log). */
+  /** The cluster's temp directory (data, socket folder, log). */
   dir: string;
+  /** The folder of the server's unix socket (mode 0700: the server's user and root only). */
+  socketDir: string;
   /** Major version of the server (17 for PostgreSQL 17.x). */
   serverMajor: number;
   /** Connection URL of one database on the cluster. */
@@ -174,22 +176,41 @@ function scratchDir(prefix: string, base = os.tmpdir()): string {
   return dir;
 }
 
-function initTemplate(bin: Binaries, who: RunAs | undefined): string {
-  const template = path.join(cacheDir(), `pg-template-${bin.version}-w1`);
-  if (existsSync(path.join(template, 'PG_VERSION'))) return template;
+/** A minimal environment for the server and initdb: nothing of the operator's (URLs, tokens) leaks into it. */
+function serverEnv(): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', LC_MESSAGES: 'C', ...(process.env.TZ ? { TZ: process.env.TZ } : {}) };
+}
+
+interface Template {
+  dir: string;
+  /** The superuser password the template was initialised with; each drill replaces it at start. */
+  password: string;
+}
+
+/**
+ * The template cluster, initialised once per PostgreSQL version. It accepts no connection without
+ * a password (scram-sha-256, local and host alike): no "trust", for anyone, at any time.
+ */
+function initTemplate(bin: Binaries, who: RunAs | undefined): Template {
+  const template = path.join(cacheDir(), `pg-template-${bin.version}-w2`);
+  const secret = `${template}.secret`;
+  if (existsSync(path.join(template, 'PG_VERSION')) && existsSync(secret)) return { dir: template, password: readFileSync(secret, 'utf8').trim() };
   mkdirSync(cacheDir(), { recursive: true, mode: 0o700 });
+  // Templates of earlier drillbooks trusted local connections: never start from one of them.
+  for (const old of readdirSync(cacheDir())) if (/^pg-template-.*-w1$/.test(old)) rmSync(path.join(cacheDir(), old), { recursive: true, force: true });
   const work = scratchDir('drillbook-initdb-');
   const data = path.join(work, 'data');
   mkdirSync(data, { mode: 0o700 });
   chownTree(work, who);
+  const password = randomBytes(18).toString('base64url');
   const pwfile = path.join(work, 'pw');
-  writeFileSync(pwfile, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
+  writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
   if (who) chownSync(pwfile, who.uid, who.gid);
   try {
     execFileSync(
       bin.initdb,
-      [`--pgdata=${data}`, '--username=postgres', `--pwfile=${pwfile}`, '--auth-local=trust', '--auth-host=scram-sha-256', '--locale=C', '--lc-messages=C', '--encoding=UTF8', '--no-sync', '--wal-segsize=1'],
-      { stdio: ['ignore', 'pipe', 'pipe'], ...(who ?? {}), env: { ...process.env, LC_ALL: 'C' } },
+      [`--pgdata=${data}`, '--username=postgres', `--pwfile=${pwfile}`, '--auth-local=scram-sha-256', '--auth-host=scram-sha-256', '--locale=C', '--lc-messages=C', '--encoding=UTF8', '--no-sync', '--wal-segsize=1'],
+      { stdio: ['ignore', 'pipe', 'pipe'], ...(who ?? {}), env: serverEnv() },
     );
   } catch (e) {
     const stderr = (e as { stderr?: Buffer }).stderr?.toString() ?? '';
@@ -201,12 +222,16 @@ function initTemplate(bin: Binaries, who: RunAs | undefined): string {
   const staging = `${template}.${process.pid}.tmp`;
   cpSync(data, staging, { recursive: true });
   try {
+    writeFileSync(`${secret}.${process.pid}.tmp`, `${password}\n`, { mode: 0o600 });
     renameSync(staging, template);
+    renameSync(`${secret}.${process.pid}.tmp`, secret);
   } catch {
     rmSync(staging, { recursive: true, force: true });
+    rmSync(`${secret}.${process.pid}.tmp`, { force: true });
   }
   rmSync(work, { recursive: true, force: true });
-  return template;
+  if (existsSync(secret)) return { dir: template, password: readFileSync(secret, 'utf8').trim() };
+  return { dir: template, password };
 }
 
 export function freePort(): Promise<number> {
@@ -266,21 +291,26 @@ export async function startDrillDatabase(options: StartOptions = {}): Promise<Dr
   const template = initTemplate(bin, who);
   const dir = scratchDir('drillbook-drill-', drillBase());
   const data = path.join(dir, 'data');
-  cpSync(template, data, { recursive: true });
+  // The socket lives in a folder only the server's user (and root) can enter.
+  const socketDir = path.join(dir, 'socket');
+  cpSync(template.dir, data, { recursive: true });
+  mkdirSync(socketDir);
   chownTree(dir, who);
   chmodSync(data, 0o700);
+  chmodSync(socketDir, 0o700);
   chmodSync(dir, 0o755);
   const keepDir = removeOnExit(dir);
   if (options.keep) keepDir();
 
   const password = randomBytes(18).toString('base64url');
+  let currentPassword = template.password;
   let port = await freePort();
   let child: ChildProcess | undefined;
 
   const start = async (): Promise<void> => {
     for (let tries = 0; ; tries++) {
       try {
-        child = await spawnServer(bin, data, dir, port, who);
+        child = await spawnServer(bin, data, dir, socketDir, port, who, currentPassword);
         return;
       } catch (e) {
         if (tries < 3 && /could not bind|Address already in use|could not create any TCP\/IP sockets/i.test((e as Error).message)) {
@@ -308,18 +338,20 @@ export async function startDrillDatabase(options: StartOptions = {}): Promise<Dr
 
   try {
     await start();
-    // Local socket connections are trusted: set this drill's own password, then use TCP with it.
-    const admin = new pg.Client({ host: dir, port, user: 'postgres', database: 'postgres' });
+    // This drill's own password replaces the template's before anyone else is told the port.
+    const admin = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres', password: template.password });
     await admin.connect();
     await admin.query(`ALTER ROLE postgres PASSWORD '${password}'`);
     await admin.end();
+    currentPassword = password;
   } catch (e) {
     await stopServer();
     rmSync(dir, { recursive: true, force: true });
     throw e instanceof DrillbookError ? e : new DrillbookError(`the drill database did not start: ${(e as Error).message}`, { exitCode: 1 });
   }
 
-  const url = (database: string) => `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  // sslmode=disable: the drill speaks plain TCP on loopback, whatever PGSSLMODE the operator has set.
+  const url = (database: string) => `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}?sslmode=disable`;
   return {
     host: '127.0.0.1',
     get port() {
@@ -328,6 +360,7 @@ export async function startDrillDatabase(options: StartOptions = {}): Promise<Dr
     user: 'postgres',
     password,
     dir,
+    socketDir,
     serverMajor: Number(bin.version.split('.')[0]),
     url,
     get pid() {
@@ -359,9 +392,9 @@ export async function startDrillDatabase(options: StartOptions = {}): Promise<Dr
   };
 }
 
-async function spawnServer(bin: Binaries, data: string, socketDir: string, port: number, who: RunAs | undefined): Promise<ChildProcess> {
+async function spawnServer(bin: Binaries, data: string, dir: string, socketDir: string, port: number, who: RunAs | undefined, password: string): Promise<ChildProcess> {
   // The server logs to a file (no pipe to keep open, so a kept drill database outlives drillbook).
-  const logPath = path.join(socketDir, 'server.log');
+  const logPath = path.join(dir, 'server.log');
   const fd = openSync(logPath, 'a', 0o644);
   if (who) chownSync(logPath, who.uid, who.gid);
   const child = spawn(
@@ -376,7 +409,7 @@ async function spawnServer(bin: Binaries, data: string, socketDir: string, port:
       '-c', 'full_page_writes=off',
       '-c', 'max_connections=40',
     ],
-    { stdio: ['ignore', fd, fd], ...(who ?? {}), env: { ...process.env, LC_ALL: 'C', LC_MESSAGES: 'C' } },
+    { stdio: ['ignore', fd, fd], ...(who ?? {}), env: serverEnv() },
   );
   closeSync(fd);
   live.add(child);
@@ -395,9 +428,7 @@ async function spawnServer(bin: Binaries, data: string, socketDir: string, port:
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (exited !== undefined) throw new Error(`the server exited (code ${exited}): ${tail()}`);
-    if (READY.test(tail()) || (await canConnect(socketDir, port))) {
-      if (await canConnect(socketDir, port)) return child;
-    }
+    if (await canConnect(port, password)) return child;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`no answer within 30s: ${tail()}`);
@@ -406,8 +437,8 @@ async function spawnServer(bin: Binaries, data: string, socketDir: string, port:
   }
 }
 
-async function canConnect(socketDir: string, port: number): Promise<boolean> {
-  const c = new pg.Client({ host: socketDir, port, user: 'postgres', database: 'postgres' });
+async function canConnect(port: number, password: string): Promise<boolean> {
+  const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres', password });
   c.on('error', () => undefined);
   try {
     await c.connect();

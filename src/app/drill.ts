@@ -4,7 +4,7 @@
  * the success checks and a debrief. Nothing is left behind.
  */
 import { execFileSync } from 'node:child_process';
-import { accessSync, chmodSync, constants as fsConstants, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, chmodSync, constants as fsConstants, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -20,6 +20,8 @@ import { ExecaShell } from '../adapters/shell.js';
 import { installStandins, PG_TOOLS, STANDIN_TOOLS } from '../standin/install.js';
 import { armRestart, FaultLog, FaultyShell, HangingDb, type FaultName } from './faults.js';
 import { checkPattern } from './inputs.js';
+import { resolveConnection } from '../core/conn.js';
+import { drillEnvironment } from '../drill/environment.js';
 import { runSession, type Interface } from './session.js';
 
 export interface DrillOptions {
@@ -128,6 +130,8 @@ export interface Seeded {
   workdir: string;
   values: Record<string, string>;
   env: NodeJS.ProcessEnv;
+  /** Variables of the operator's environment kept from the drill (names only). */
+  removed: string[];
   seconds: number;
   /** Stop the database and remove the scratch folder (unless kept). */
   cleanup(keep?: boolean): Promise<void>;
@@ -176,8 +180,8 @@ export async function seedRehearsal(loaded: LoadedRunbook, variant: string | und
 
     // The stand-ins, first on PATH (and in node_modules/.bin for npx) where the real tool is absent.
     const binDir = path.join(scratch, 'bin');
-    const env = { ...process.env };
-    for (const key of Object.keys(env)) if (key.startsWith('PG')) delete env[key];
+    // Drills see only the drill: nothing inherited may lead a command to a real database.
+    const { env, removed } = drillEnvironment(process.env);
     const missing: string[] = STANDIN_TOOLS.filter((t) => opts.standIns || (!onPath(t, env) && !existsSync(path.join(workdir, 'node_modules', '.bin', t))));
     // PostgreSQL's client tools refuse a newer server: stand in when they are absent or older than the drill server.
     // pg_dump, pg_restore and psql come from one installation: one version check for all three.
@@ -189,7 +193,7 @@ export async function seedRehearsal(loaded: LoadedRunbook, variant: string | und
       env.PATH = `${binDir}${path.delimiter}${env.PATH ?? ''}`;
     }
     for (const [name, spec] of Object.entries(rb.databases ?? {})) if ('env' in spec.url) env[spec.url.env] = urls[name];
-    return { db, urls, scratch, workdir, values, env, seconds, cleanup };
+    return { db, urls, scratch, workdir, values, env, removed, seconds, cleanup };
   } catch (e) {
     await cleanup();
     throw e;
@@ -202,10 +206,13 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
   const rb = loaded.runbook;
   const seeded = await seedRehearsal(loaded, opts.variant, { vars: opts.vars, standIns: opts.standIns, keep: opts.keep });
   const { db, urls, workdir, values, env } = seeded;
+  // The drill's own connections, read with the drill's environment (which holds no PG* variable).
+  const connections = Object.fromEntries(Object.entries(urls).map(([name, url]) => [name, resolveConnection(url, env, `drill database ${name}`)]));
   const names = Object.keys(rb.databases ?? {});
   let result: DrillResult = { exitCode: 1, outcome: undefined, score: undefined };
   try {
     out.write(`drill: ${rb.id}${opts.variant ? ` (variant ${opts.variant})` : ''}: database ready and seeded in ${seeded.seconds.toFixed(1)}s${db ? ` on 127.0.0.1:${db.port}` : ''}; working directory ${workdir}\n`);
+    if (seeded.removed.length) out.write(`drill: kept out of the drill's commands (they could reach a real database): ${seeded.removed.join(', ')}\n`);
 
     const log = new FaultLog();
     const shell = opts.faults.includes('command-fails-once') ? new FaultyShell(new ExecaShell(), log) : undefined;
@@ -217,7 +224,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       loaded,
       mode: 'rehearsal',
       values,
-      databaseUrls: urls,
+      connections,
       environmentOverride: 'rehearsal',
       ui: opts.ui,
       confirmTarget: opts.ui === 'auto' ? names : undefined,
@@ -254,7 +261,10 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
     return result;
   } finally {
     if (db && opts.keep) {
-      out.write(`\nThe drill database is still running (kept): psql -h ${db.dir} -p ${db.port} -U postgres ${Object.keys(rb.databases ?? {})[0] ?? 'postgres'}\n`);
+      // The password goes in a 0600 passfile, never on a command line or the screen.
+      const passfile = path.join(seeded.scratch, 'pgpass');
+      writeFileSync(passfile, `127.0.0.1:${db.port}:*:${db.user}:${db.password.replace(/[\\:]/g, '\\$&')}\n`, { mode: 0o600 });
+      out.write(`\nThe drill database is still running (kept): PGPASSFILE=${passfile} psql -h 127.0.0.1 -p ${db.port} -U ${db.user} ${Object.keys(rb.databases ?? {})[0] ?? 'postgres'}\n`);
       out.write(`Stop it with: kill ${db.pid ?? '<pid>'} && rm -rf ${db.dir} ${seeded.scratch}\n`);
     }
     await seeded.cleanup(opts.keep);
