@@ -63,6 +63,7 @@ export function plainOperator(io: PromptIO = {}, write: (s: string) => void = (s
               choices: [
                 { name: req.dryRun ? 'Continue (nothing runs)' : 'Run it', value: 'go' },
                 { name: 'Skip it (give a reason)', value: 'skip' },
+                ...(req.canRollBack ? [{ name: req.rehearsal ? 'Rehearse the rollback from here (then compare the database with its state before the first step)' : 'Start rollback (undo what was done, newest first)', value: 'rollback' }] : []),
                 { name: 'Add a note', value: 'note' },
                 { name: 'Mark a milestone (mitigated, resolved)', value: 'milestone' },
                 { name: 'Quit (the run can be resumed)', value: 'quit' },
@@ -81,6 +82,7 @@ export function plainOperator(io: PromptIO = {}, write: (s: string) => void = (s
             continue;
           }
           if (choice === 'skip') return { kind: 'skip', reason: await reason('Skip') };
+          if (choice === 'rollback') return { kind: 'rollback' };
           return choice === 'go' ? { kind: 'go' } : { kind: 'quit' };
         }
       }

@@ -22,6 +22,10 @@ import { armRestart, FaultLog, FaultyShell, HangingDb, type FaultName } from './
 import { checkPattern } from './inputs.js';
 import { resolveConnection } from '../core/conn.js';
 import { drillEnvironment } from '../drill/environment.js';
+import { takeFingerprint, type Fingerprint } from '../drill/fingerprint.js';
+import { diffFingerprints, rollbackVerdict, type Declared, type Difference } from '../drill/fingerprint-diff.js';
+import { fillText } from '../core/interpolate.js';
+import { effectOf, mainSteps, rollbackPhase } from '../core/runbook.js';
 import { runSession, type Interface } from './session.js';
 
 export interface DrillOptions {
@@ -32,6 +36,8 @@ export interface DrillOptions {
   faults: FaultName[];
   keep: boolean;
   standIns: boolean;
+  /** Rehearse the rollback after this step (a main-flow step id, or "last-destructive"). */
+  rollbackAfter?: string;
   operatorName: string;
   transcriptDir: string;
   out?: NodeJS.WritableStream;
@@ -200,10 +206,42 @@ export async function seedRehearsal(loaded: LoadedRunbook, variant: string | und
   }
 }
 
+/** The main-flow step a rehearsed rollback starts after: an id, or the runbook's last destructive step. */
+export function rollbackPoint(loaded: LoadedRunbook, after: string): string {
+  const main = mainSteps(loaded.runbook);
+  if (!rollbackPhase(loaded.runbook)) throw new UsageError(`runbook ${loaded.runbook.id} has no rollback phase to rehearse`);
+  if (after === 'last-destructive') {
+    const last = [...main].reverse().find((p) => effectOf(p.step) === 'destructive');
+    if (!last) throw new UsageError(`runbook ${loaded.runbook.id} has no destructive step to roll back from`);
+    return last.step.id;
+  }
+  if (!main.some((p) => p.step.id === after)) {
+    throw new UsageError(`--rollback-after ${after}: not a step of the runbook's main flow`, `its steps: ${main.map((p) => p.step.id).join(', ')}, or last-destructive`);
+  }
+  return after;
+}
+
+async function fingerprints(urls: Record<string, string>): Promise<Record<string, Fingerprint>> {
+  const out: Record<string, Fingerprint> = {};
+  for (const [name, url] of Object.entries(urls)) {
+    const c = new pg.Client({ connectionString: url, application_name: 'drillbook-fingerprint' });
+    c.on('error', () => undefined);
+    await c.connect();
+    try {
+      out[name] = await takeFingerprint(c);
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  }
+  return out;
+}
+
 export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
   const out = opts.out ?? process.stdout;
   const { loaded } = opts;
   const rb = loaded.runbook;
+  // Checked before anything starts: a wrong step id must not leave a drill database behind.
+  const rollbackAfter = opts.rollbackAfter === undefined ? undefined : rollbackPoint(loaded, opts.rollbackAfter);
   const seeded = await seedRehearsal(loaded, opts.variant, { vars: opts.vars, standIns: opts.standIns, keep: opts.keep });
   const { db, urls, workdir, values, env } = seeded;
   // The drill's own connections, read with the drill's environment (which holds no PG* variable).
@@ -219,6 +257,9 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
     const defaultUrl = urls[defaultDatabaseName(rb) ?? names[0] ?? ''];
     let score: Score | undefined;
     let outcome: RunOutcome | undefined;
+    // The state before the first step: what a rehearsed rollback must bring back.
+    const before = await fingerprints(urls);
+    let rolledBack = false;
 
     const exitCode = await runSession({
       loaded,
@@ -239,9 +280,41 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       onRun: (run) => {
         log.run = run;
         if (opts.faults.includes('db-restart') && db) armRestart(run, db, log);
+        if (rollbackAfter) {
+          run.subscribe((_s, e) => {
+            if (e && (e.type === 'step.finished' || e.type === 'step.marked-done' || e.type === 'step.override') && e.step === rollbackAfter && (e.type !== 'step.finished' || e.outcome === 'passed')) {
+              run.requestRollback(`rehearsing the rollback after ${rollbackAfter} (--rollback-after)`);
+            }
+          });
+        }
       },
       afterRun: async (run, o) => {
         outcome = o;
+        rolledBack = run.events.some((e) => e.type === 'rollback.started');
+        if (rolledBack) {
+          // Proof, not trust: compare the database with its fingerprint from before the first step.
+          const after = await fingerprints(urls);
+          const differences: Difference[] = [];
+          for (const name of Object.keys(before)) {
+            const found = diffFingerprints(before[name]!, after[name]!);
+            differences.push(...(Object.keys(before).length > 1 ? found.map((d) => ({ ...d, text: `${name}: ${d.text}` })) : found));
+          }
+          const declared: Declared[] = (rollbackPhase(rb)?.leaves ?? []).map((l) => ({ table: l.table, migration: l.migration === undefined ? undefined : fillText(l.migration, values), object: l.object, reason: l.reason }));
+          const v = rollbackVerdict(differences, declared);
+          run.record({
+            type: 'rehearsal.rollback',
+            ...(rollbackAfter ? { after: rollbackAfter } : {}),
+            databases: Object.keys(before).map((name) => ({ name, before: before[name]!.digest, after: after[name]!.digest })),
+            restored: v.restored,
+            differences: v.undeclared.map((d) => d.text),
+            declared: v.declared.map((d) => ({ text: d.text, reason: d.reason })),
+            unused: v.unused.map((u) => `${u.table ?? u.migration ?? u.object} (${u.reason})`),
+          });
+          score = scoreDrill(run.events);
+          out.write(`\n== Debrief (${rb.id}${opts.variant ? `, variant ${opts.variant}` : ''}, rollback rehearsed)\n${renderDebrief(score)}\n`);
+          return;
+        }
+        if (rollbackAfter) out.write(`\nThe run ended (${o}) before the rollback from ${rollbackAfter} could be rehearsed.\n`);
         // Did the drill fix the incident? The runbook's success checks, recorded in the transcript.
         const ac = new AbortController();
         for (const c of rb.rehearsal?.success ?? []) {
@@ -257,7 +330,13 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       stdout: out,
       ...(opts.err ? { stderr: opts.err } : {}),
     });
-    result = { exitCode: exitCode === 0 && score && !score.fixed ? 1 : exitCode, outcome, score };
+    if (rolledBack || rollbackAfter) {
+      // A rehearsed rollback passes when it ran to its end and the state came back (or differs only as declared).
+      const restored = score?.rollback?.restored;
+      result = { exitCode: outcome === 'rolled-back' && restored !== undefined && restored !== 'no' ? 0 : 1, outcome, score };
+    } else {
+      result = { exitCode: exitCode === 0 && score && !score.fixed ? 1 : exitCode, outcome, score };
+    }
     return result;
   } finally {
     if (db && opts.keep) {

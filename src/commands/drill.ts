@@ -16,6 +16,8 @@ export interface DrillCommandOptions {
   keep?: boolean;
   standIns?: boolean;
   all?: boolean;
+  rollback?: boolean;
+  rollbackAfter?: string;
   dir?: string;
   var?: string[];
   db?: string[];
@@ -56,17 +58,19 @@ export async function drillCommand(ref: string | undefined, opts: DrillCommandOp
     operatorName: operatorName(opts.operator),
     transcriptDir: opts.transcriptDir ?? 'transcripts',
   };
+  if (opts.rollback && !opts.all) throw new UsageError('--rollback goes with --all', 'for one runbook: --rollback-after <step> or --rollback-after last-destructive');
   if (opts.all) {
     if (!opts.auto) throw new UsageError('drill --all rehearses every runbook unattended: add --auto');
     if (opts.keep) throw new UsageError('--keep goes with a single drill, not --all');
-    return drillAll(opts.dir, common);
+    if (opts.rollbackAfter) throw new UsageError('--rollback-after names a step of one runbook', 'with --all, use --rollback (after each runbook\'s last destructive step)');
+    return drillAll(opts.dir, { ...common, ...(opts.rollback ? { rollbackAfter: 'last-destructive' } : {}) });
   }
   const file = resolveRunbook(ref ?? (await pick()));
   const loaded = loadRunbookOrThrow(file);
   const ui = pickInterface(opts);
   // Compile the full-screen interface while the drill database starts (the same module promise is reused).
   if (ui === 'ink') import('../ui/ink-app.js').catch(() => undefined);
-  const r = await runDrill({ loaded, ui, ...(opts.variant ? { variant: opts.variant } : {}), ...common });
+  const r = await runDrill({ loaded, ui, ...(opts.variant ? { variant: opts.variant } : {}), ...(opts.rollbackAfter ? { rollbackAfter: opts.rollbackAfter } : {}), ...common });
   return r.exitCode;
 }
 
@@ -86,7 +90,8 @@ async function drillAll(dir: string | undefined, common: Omit<Parameters<typeof 
       try {
         const r = await runDrill({ loaded, ui: 'auto', ...(variant ? { variant } : {}), ...common });
         outcome = r.outcome ?? 'error';
-        fixed = r.score?.fixed ? 'yes' : 'no';
+        const restored = r.score?.rollback?.restored;
+        fixed = common.rollbackAfter ? (restored === 'yes-except-declared' ? 'yes, as declared' : (restored ?? 'no')) : r.score?.fixed ? 'yes' : 'no';
         if (r.exitCode !== 0) failed++;
       } catch (e) {
         failed++;
@@ -96,7 +101,7 @@ async function drillAll(dir: string | undefined, common: Omit<Parameters<typeof 
       rows.push([loaded.runbook.id, variant ?? '-', outcome, fixed, `${((Date.now() - started) / 1000).toFixed(1)}s`, rel && !rel.startsWith('..') ? rel : file]);
     }
   }
-  process.stdout.write(`\n${formatTable({ columns: ['RUNBOOK', 'VARIANT', 'OUTCOME', 'FIXED', 'TIME', 'FILE'], rows, rowCount: rows.length }, 1000, 60)}\n`);
+  process.stdout.write(`\n${formatTable({ columns: ['RUNBOOK', 'VARIANT', 'OUTCOME', common.rollbackAfter ? 'RESTORED' : 'FIXED', 'TIME', 'FILE'], rows, rowCount: rows.length }, 1000, 60)}\n`);
   process.stdout.write(failed ? `${failed} drill(s) failed\n` : 'every drill passed\n');
   return failed ? 1 : 0;
 }

@@ -106,6 +106,17 @@ export type RunEvent =
   | { type: 'run.finished'; outcome: RunOutcome; reason?: string }
   /** A drill's game master injected a fault. */
   | { type: 'fault'; name: string; detail: string }
+  /** A rehearsed rollback: the drill database's fingerprint before the first step and after the rollback, compared. */
+  | {
+      type: 'rehearsal.rollback';
+      /** The step after which the rollback was rehearsed, if one was named. */
+      after?: string;
+      databases: Array<{ name: string; before: string; after: string }>;
+      restored: 'yes' | 'yes-except-declared' | 'no';
+      differences: string[];
+      declared: Array<{ text: string; reason: string }>;
+      unused: string[];
+    }
   /** A drill's success check, run at the end: is the incident really fixed? */
   | { type: 'rehearsal.check'; id: string; title: string; pass: boolean; failures: string[]; result?: CheckRows; error?: string };
 

@@ -99,6 +99,13 @@ export function lintRunbook(rb: Runbook, file: string, loc: Locator): Problem[] 
     checkText([...pPath, 'notes'], phase.notes);
     const inRollback = phase.kind === 'rollback';
 
+    phase.leaves?.forEach((item, li) => {
+      const lPath: Path = [...pPath, 'leaves', li];
+      if (!inRollback) add('error', [...pPath, 'leaves'], '"leaves" declares what a rollback cannot undo: it belongs on the phase of kind rollback', true);
+      const named = (['table', 'migration', 'object'] as const).filter((k) => item[k] !== undefined);
+      if (named.length !== 1) add('error', lPath, 'name exactly one of table, migration or object (and a reason)');
+      if (item.migration !== undefined) checkText([...lPath, 'migration'], item.migration);
+    });
     phase.steps.forEach((step, si) => {
       const sPath: Path = [...pPath, 'steps', si];
       const previous = stepIds.get(step.id);
@@ -221,6 +228,23 @@ export function lintRunbook(rb: Runbook, file: string, loc: Locator): Problem[] 
       const outside = readOnly ? escapesReadOnly(st) : undefined;
       if (outside) add('error', path, `${outside}, which a READ ONLY transaction does not stop: ${readOnly} cannot use it`, true);
     }
+  }
+
+  // A rollback that nothing checks is a rollback nobody knows works: a destructive step's rollback
+  // step proves itself (an sql step with expect) or the rollback phase ends with a check.
+  const rollbackPhase = rollbackPhases[0]?.[0];
+  if (rollbackPhase) {
+    const referenced = new Set(rb.phases.filter((p) => p.kind !== 'rollback').flatMap((p) => p.steps.map((s) => s.rollback)).filter(Boolean));
+    const finalCheck = rollbackPhase.steps.some((s) => !referenced.has(s.id) && (s.check !== undefined || (s.migrations?.expect !== undefined && s.migrations.action === undefined)));
+    rb.phases.forEach((phase, pi) => {
+      if (phase.kind === 'rollback') return;
+      phase.steps.forEach((step, si) => {
+        if (effectOf(step) !== 'destructive' || step.rollback === undefined || finalCheck) return;
+        const target = rollbackPhase.steps.find((s) => s.id === step.rollback);
+        if (!target || target.expect !== undefined) return;
+        add('warning', ['phases', pi, 'steps', si, 'rollback'], `nothing proves the rollback of "${step.id}" worked: give "${step.rollback}" an expect, or end the rollback phase with a check`, true);
+      });
+    });
   }
 
   function lintMigrations(step: Step, sPath: Path) {

@@ -229,6 +229,7 @@ export function transition(state: RunState, event: RunEvent & { ts?: string; act
       };
     case 'fault':
     case 'rehearsal.check':
+    case 'rehearsal.rollback':
       return s;
   }
 }
@@ -325,7 +326,11 @@ export function rollbackSummary(state: RunState): { undone: string[]; notUndone:
   });
   let summary: string;
   if (notUndone.length === 0 && failed.length === 0) {
-    summary = undone.length ? `The target is back to its state before the run: ${undone.join(', ')} undone.` : 'Nothing had changed the target; nothing needed undoing.';
+    // Said from what ran, never assumed: whether the database is as it was takes a comparison
+    // (a drill fingerprints it before and after; in an incident, check it).
+    summary = undone.length
+      ? `Every step that changed the target was undone by its rollback step (${undone.join(', ')}). That the database is back to its state before the run has not been compared: check it.`
+      : 'Nothing had changed the target; nothing needed undoing.';
   } else {
     const parts: string[] = [];
     if (undone.length) parts.push(`undone: ${undone.join(', ')}`);

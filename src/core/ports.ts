@@ -88,7 +88,8 @@ export interface Journal {
 }
 
 export type OperatorRequest =
-  | { kind: 'go'; step: PlanStep; preview: string; rollback: string | undefined; dryRun: boolean; note?: string }
+  /** rehearsal: a drill, where rolling back is rehearsing the rollback from here (the state is then compared). */
+  | { kind: 'go'; step: PlanStep; preview: string; rollback: string | undefined; dryRun: boolean; note?: string; canRollBack?: boolean; rehearsal?: boolean }
   /** word: the database name the server reports; server: who the server says it is, in words. */
   | { kind: 'confirm'; step: PlanStep; word: string; server?: string; preview: string; rollback: string | undefined; backup: string | undefined }
   | { kind: 'checklist'; step: PlanStep; items: string[] }

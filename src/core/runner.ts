@@ -175,11 +175,29 @@ export class Run implements Session {
     return s.checklist?.join('\n') ?? '';
   }
 
+  private rollbackRequested: string | undefined;
+
+  /**
+   * Roll back before the next step starts, exactly as the operator's "roll back" does (a drill
+   * rehearsing the rollback from a given step asks for it when that step has passed).
+   */
+  requestRollback(reason: string): void {
+    this.rollbackRequested = reason;
+  }
+
   /** Run until the run finishes; returns its outcome. */
   async execute(): Promise<RunOutcome> {
     for (;;) {
       const effect = nextEffect(this.stateValue);
       if (effect.type === 'done') return effect.outcome;
+      if (this.rollbackRequested !== undefined && this.stateValue.status === 'running' && (effect.type === 'start' || effect.type === 'complete')) {
+        const reason = this.rollbackRequested;
+        this.rollbackRequested = undefined;
+        if (this.plan.rollbackSteps.length > 0) {
+          this.startRollback(reason);
+          continue;
+        }
+      }
       await this.perform(effect);
     }
   }
@@ -274,6 +292,8 @@ export class Run implements Session {
           preview: this.preview(step),
           rollback: this.rollbackTitle(step),
           dryRun: this.ctx.mode === 'dry-run',
+          canRollBack: this.stateValue.status === 'running' && this.plan.rollbackSteps.length > 0 && this.stateValue.done.length > 0,
+          ...(this.ctx.mode === 'rehearsal' ? { rehearsal: true } : {}),
           ...(st.confirmMismatch !== undefined ? { note: `The confirmation did not match (typed "${st.confirmMismatch}"); nothing ran.` } : {}),
         },
         this,

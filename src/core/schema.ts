@@ -129,12 +129,22 @@ export const stepSchema = z.strictObject({
 
 export const phaseKindSchema = z.enum(['prepare', 'backup', 'fetch', 'mark-applied', 'deploy', 'verify', 'rollback', 'other']);
 
+export const leftBehindSchema = z
+  .strictObject({
+    table: z.string().min(1).optional().describe('A table (schema.name or name) whose rows or columns the rollback does not restore.'),
+    migration: z.string().min(1).optional().describe('A migration whose tracking row the rollback does not restore (${input} allowed).'),
+    object: z.string().min(1).optional().describe('An index, constraint, enum type, schema or sequence the rollback leaves.'),
+    reason: z.string().min(1).describe('Why, in words the operator reads in the debrief.'),
+  })
+  .describe('Something this rollback cannot undo, on purpose: a rehearsed rollback expects it to differ.');
+
 export const phaseSchema = z.strictObject({
   id: identifier,
   title: z.string().min(1),
   kind: phaseKindSchema,
   notes: z.string().optional(),
   steps: z.array(stepSchema),
+  leaves: z.array(leftBehindSchema).optional().describe('Rollback phase only: what the rollback cannot undo, declared so a rehearsal says "restored, except as declared".'),
 });
 
 export const rehearsalCheckSchema = z.strictObject({

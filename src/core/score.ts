@@ -8,6 +8,8 @@ import { firstOperatorAction } from './first-action.js';
 
 export interface Score {
   fixed: boolean;
+  /** A rehearsed rollback's verdict, when the drill rolled back. */
+  rollback?: { restored: 'yes' | 'yes-except-declared' | 'no'; after?: string; differences: string[]; declared: Array<{ text: string; reason: string }>; unused: string[]; digests: Array<{ name: string; before: string; after: string }> };
   successChecks: Array<{ id: string; pass: boolean; failures: string[] }>;
   outcome: string;
   timeToFirstActionMs: number | undefined;
@@ -31,6 +33,7 @@ export function scoreDrill(events: readonly Recorded[]): Score {
   }
 
   const checks = events.filter((e): e is Extract<Recorded, { type: 'rehearsal.check' }> => e.type === 'rehearsal.check');
+  const rolledBack = [...events].reverse().find((e): e is Extract<Recorded, { type: 'rehearsal.rollback' }> => e.type === 'rehearsal.rollback');
   const finished = [...events].reverse().find((e): e is Extract<Recorded, { type: 'run.finished' }> => e.type === 'run.finished');
   const fixed = checks.length > 0 && checks.every((c) => c.pass);
 
@@ -68,11 +71,15 @@ export function scoreDrill(events: readonly Recorded[]): Score {
     });
   }
   const verified = events.some((e) => e.type === 'check.result' && e.pass && phaseOf.get(e.step)?.kind === 'verify');
-  rules.push({ rule: 'the fix was verified with a passing verify check', held: verified, detail: verified ? 'yes' : 'no verify check passed' });
+  // A rehearsed rollback stops before the verify phase on purpose: its proof is the fingerprint.
+  if (!rolledBack) rules.push({ rule: 'the fix was verified with a passing verify check', held: verified, detail: verified ? 'yes' : 'no verify check passed' });
   rules.push({ rule: 'every deviation has a reason', held: events.filter((e) => e.type === 'step.skipped' || e.type === 'step.override').every((e) => 'reason' in e && e.reason && e.reason !== 'no reason given'), detail: `${counts.skipped + counts.overridden} deviation(s)` });
 
   const points: string[] = [];
-  if (!fixed) {
+  if (rolledBack) {
+    if (rolledBack.restored === 'no') points.push(`The rollback did not bring the database back: ${rolledBack.differences.length} difference(s) that the runbook does not declare. Fix the rollback steps (or declare under the rollback phase's "leaves" what it cannot undo, and why).`);
+    else if (rolledBack.unused.length) points.push(`The runbook declares ${rolledBack.unused.length} thing(s) its rollback leaves that the rehearsal did not see: is the declaration stale?`);
+  } else if (!fixed) {
     const failing = checks.filter((c) => !c.pass).map((c) => c.id);
     points.push(checks.length === 0 ? 'The runbook has no rehearsal.success checks, so the drill cannot tell whether the incident was fixed: add some.' : `The incident is not fixed yet: ${failing.join(', ')} still fail${failing.length === 1 ? 's' : ''}. Re-read those checks and the steps that should make them pass.`);
   }
@@ -83,10 +90,15 @@ export function scoreDrill(events: readonly Recorded[]): Score {
   if (counts.notes === 0) points.push('No notes were taken: a short note at each decision (n) makes the postmortem easier to write.');
   const slowest = phases.filter((p) => p.ms !== undefined).sort((a, b) => b.ms! - a.ms!)[0];
   if (slowest?.ms && slowest.ms > 60_000) points.push(`The slowest phase was "${slowest.title}" (${duration(slowest.ms)}): is anything in it unclear or slow to find?`);
-  if (points.length === 0) points.push('Clean run: every rule held and the incident is fixed. Try a variant or a fault next (--variant, --fault).');
+  if (points.length === 0) {
+    points.push(rolledBack ? 'Clean rollback: the database came back to where it was. Rehearse it from another step, or with a fault (--fault).' : 'Clean run: every rule held and the incident is fixed. Try a variant or a fault next (--variant, --fault).');
+  }
 
   return {
     fixed,
+    ...(rolledBack
+      ? { rollback: { restored: rolledBack.restored, ...(rolledBack.after ? { after: rolledBack.after } : {}), differences: rolledBack.differences, declared: rolledBack.declared, unused: rolledBack.unused, digests: rolledBack.databases } }
+      : {}),
     successChecks: checks.map((c) => ({ id: c.id, pass: c.pass, failures: c.failures })),
     outcome: finished?.outcome ?? 'unfinished',
     timeToFirstActionMs: since(firstAction?.ts),
@@ -101,7 +113,17 @@ export function scoreDrill(events: readonly Recorded[]): Score {
 /** The debrief as Markdown: printed at the end of a drill and added to its report. */
 export function renderDebrief(s: Score): string {
   const lines: string[] = [];
-  lines.push(`**Incident fixed: ${s.fixed ? 'yes' : 'no'}** (run ${s.outcome}; ${s.successChecks.filter((c) => c.pass).length}/${s.successChecks.length} success checks pass)`);
+  if (s.rollback) {
+    const r = s.rollback;
+    lines.push(r.restored === 'yes' ? '**State restored: yes**' : r.restored === 'no' ? '**State restored: no**' : '**State restored: yes, except as declared:**');
+    if (r.restored === 'no') for (const d of r.differences) lines.push(`- ${d}`);
+    if (r.declared.length && r.restored === 'no') lines.push('', 'and, as the runbook declares:');
+    for (const d of r.declared) lines.push(`- ${d.text} (declared: ${d.reason})`);
+    for (const u of r.unused) lines.push(`- declared but not seen: ${u}`);
+    lines.push('', `(rollback rehearsed${r.after ? ` after ${r.after}` : ''}, run ${s.outcome}; fingerprints before → after: ${r.digests.map((d) => `${d.name} ${d.before.slice(0, 12)} → ${d.after.slice(0, 12)}`).join(', ')})`);
+  } else {
+    lines.push(`**Incident fixed: ${s.fixed ? 'yes' : 'no'}** (run ${s.outcome}; ${s.successChecks.filter((c) => c.pass).length}/${s.successChecks.length} success checks pass)`);
+  }
   lines.push('');
   lines.push(`- Time to first action: ${duration(s.timeToFirstActionMs)}; to the first passing verify check: ${duration(s.timeToFirstPassingVerifyMs)}`);
   lines.push(`- Phases: ${s.phases.map((p) => `${p.title} ${duration(p.ms)}`).join(' · ')}`);

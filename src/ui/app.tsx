@@ -302,7 +302,15 @@ export function App({ run, bridge, interrupt, now }: { run: Run; bridge: InkBrid
       {overlay.kind === 'note' ? <TextOverlay title="Note for the transcript:" typed={typed} /> : null}
       {overlay.kind === 'reason' ? <TextOverlay title={REASON_TITLE[overlay.for]} typed={typed} /> : null}
       {overlay.kind === 'quit' ? <YesNoOverlay text="Quit now? The run stops here and can be resumed with drillbook resume." /> : null}
-      {overlay.kind === 'rollback' ? <YesNoOverlay text="Start rollback now? Each rollback step still asks before it runs." /> : null}
+      {overlay.kind === 'rollback' ? (
+        <YesNoOverlay
+          text={
+            run.ctx.mode === 'rehearsal'
+              ? 'Rehearse the rollback from here? The rollback steps of what was done run, newest first, then the drill database is compared with its state before the first step.'
+              : 'Start rollback now? Each rollback step still asks before it runs.'
+          }
+        />
+      ) : null}
       {overlay.kind === 'help' ? <HelpOverlay /> : null}
       {overlay.kind === 'milestone' ? <MilestoneOverlay /> : null}
       {overlay.kind === 'milestone-time' ? <TextOverlay title={`When was it ${overlay.name}? Enter = now, or HH:MM (UTC), or "15m ago":`} typed={typed} /> : null}

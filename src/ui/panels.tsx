@@ -20,7 +20,7 @@ export function GoPanel({ req }: { req: Extract<OperatorRequest, { kind: 'go' }>
       {req.note ? <Text color={c('yellow')}>{req.note}</Text> : null}
       {req.rollback ? <Text dimColor>rollback: {req.rollback}</Text> : null}
       <Text bold color={c('cyan')}>
-        {req.dryRun ? 'Enter: continue (dry run: nothing runs)' : 'Enter: run it'} · s: skip · n: note · b: rollback · q: quit · ?: help
+        {req.dryRun ? 'Enter: continue (dry run: nothing runs)' : 'Enter: run it'} · s: skip · n: note · {req.rehearsal ? 'b: rehearse the rollback from here' : 'b: rollback'} · q: quit · ?: help
       </Text>
     </Box>
   );

@@ -138,7 +138,9 @@ describe('failure and rollback', () => {
     expect(r.db.writes).toEqual(['UPDATE t SET a = 1', 'UPDATE t SET a = 0']);
     const finished = r.journal.events.find((e) => e.type === 'rollback.finished') as unknown as { undone: string[]; summary: string };
     expect(finished.undone).toEqual(['dump', 'mark']);
-    expect(finished.summary).toContain('back to its state before the run');
+    expect(finished.summary).toContain('Every step that changed the target was undone by its rollback step (dump, mark)');
+    // Never claimed without a comparison.
+    expect(finished.summary).toContain('has not been compared: check it');
     expect(r.run.state.steps.mark!.stage).toBe('rolled-back');
     expect(r.journal.events.filter((e) => e.type === 'rollback.started')).toHaveLength(1);
   });

@@ -56,6 +56,30 @@ phases:
     expect(problems.map(formatProblem)).toEqual([expect.stringMatching(/^warn\.yaml:\d+:\d+: warning: 1 parameter\(s\) given but the SQL uses none/)]);
   });
 
+  it('warns when nothing proves a destructive step\'s rollback worked, and not once a check does', () => {
+    const runbook = `id: rb
+title: RB
+version: 1
+databases:
+  prod: {url: {env: DATABASE_URL}, environment: production, default: true}
+phases:
+  - id: p
+    title: P
+    kind: deploy
+    steps:
+      - {id: change, title: Change, sql: UPDATE t SET a = 1, rollback: undo}
+  - id: r
+    title: R
+    kind: rollback
+    steps:
+      - {id: undo, title: Undo, sql: UPDATE t SET a = 0}
+`;
+    const { problems } = parseRunbook(runbook, 'rb.yaml');
+    expect(problems.map(formatProblem)).toEqual(['rb.yaml:11:62: warning: nothing proves the rollback of "change" worked: give "undo" an expect, or end the rollback phase with a check']);
+    const proven = `${runbook}      - {id: as-before, title: As before, check: SELECT count(*) FROM t WHERE a = 0, expect: {value: 1}}\n`;
+    expect(parseRunbook(proven, 'rb.yaml').problems).toEqual([]);
+  });
+
   it('ignores $N inside SQL string literals and comments when counting parameters', () => {
     const text = minimal.replace('check: SELECT 1', `check: "SELECT '$5' -- $7"`);
     expect(hasErrors(parseRunbook(text, 'lit.yaml').problems)).toBe(false);
