@@ -139,4 +139,14 @@ describe('every shipped runbook as a drill', () => {
     expect(r.stdout).toContain('every drill passed');
     expect(r.stdout.match(/\| completed \| yes /g)).toHaveLength(11);
   }, 300_000);
+
+  it('drill --all --auto --rollback: every shipped rollback, rehearsed after its last destructive step, brings the state back', async () => {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'drillbook-all-rollback-'));
+    const r = await drillbook(['drill', '--all', '--auto', '--rollback'], { env: { CI: 'true' }, cwd });
+    rmSync(cwd, { recursive: true, force: true });
+    expect(r.exitCode, r.stdout.slice(-4000)).toBe(0);
+    expect(r.stdout).toContain('every drill passed');
+    expect(r.stdout).toMatch(/RUNBOOK +\| VARIANT +\| OUTCOME +\| RESTORED/);
+    expect(r.stdout.match(/\| rolled-back \| yes(, as declared)? /g)).toHaveLength(11);
+  }, 300_000);
 });
