@@ -169,6 +169,62 @@ describe('Ecto', () => {
   });
 });
 
+describe('Ecto file names, by Ecto.Migrator\'s own rule (Integer.parse of the root name, then "_")', () => {
+  it('names with spaces, capitals, dots or leading zeros are migrations identified by their integer version', async () => {
+    const { mkdirSync } = await import('node:fs');
+    const dir = scratchCopy('ecto');
+    const folder = path.join(dir, 'priv', 'repo', 'migrations');
+    const exs = (mod: string, table: string) => `defmodule Shop.Repo.Migrations.${mod} do\n  use Ecto.Migration\n  def change do\n    create table(:${table}) do\n    end\n  end\nend\n`;
+    writeFileSync(path.join(folder, '20240103000000_Add Tags.exs'), exs('AddTags', 'tags'));
+    writeFileSync(path.join(folder, '20240104000000_AddIndex.v2.exs'), exs('AddIndex', 'idx'));
+    mkdirSync(path.join(folder, 'nested'));
+    writeFileSync(path.join(folder, 'nested', '0020240105000000_nested_one.exs'), exs('Nested', 'nested'));
+    // Not migrations for Ecto: no "_" after the digits, a .ex file (Ecto warns), a hidden file.
+    writeFileSync(path.join(folder, '20240106000000-dash.exs'), exs('Dash', 'dash'));
+    writeFileSync(path.join(folder, '20240107000000_compiled.ex'), exs('Compiled', 'compiled'));
+    writeFileSync(path.join(folder, '.20240108000000_hidden.exs'), exs('Hidden', 'hidden'));
+    const { url } = await freshDatabase('ecto');
+    // What Ecto writes after migrating them: the integer version, nothing else.
+    await sql(url, `CREATE TABLE schema_migrations ("version" bigint, "inserted_at" timestamp(0), PRIMARY KEY ("version"));
+      INSERT INTO schema_migrations VALUES (20240101000000, now()), (20240102000000, now()), (20240103000000, now()), (20240104000000, now()), (20240105000000, now())`);
+    const d = await diagnoseFolder({ tool: 'ecto', dir: folder }, url);
+    expect(d.diagnosis.entries.map((e) => [e.name, e.state])).toEqual([
+      ['20240101000000_create_users', 'applied'],
+      ['20240102000000_create_posts', 'applied'],
+      ['20240103000000_Add Tags', 'applied'],
+      ['20240104000000_AddIndex.v2', 'applied'],
+      ['0020240105000000_nested_one', 'applied'],
+    ]);
+    expect(d.diagnosis.warnings).toEqual(['20240107000000_compiled.ex looks like a migration but ends in .ex: Ecto ignores it']);
+    expect(d.verdict.line).toBe('in sync: 5 migration(s) applied, nothing pending');
+    const cli = await drillbook(['diagnose', '--db', url], { cwd: dir });
+    expect(cli.exitCode, cli.stdout + cli.stderr).toBe(0);
+    expect(cli.stdout).not.toContain('phantom');
+  });
+
+  it('versions compare as integers: a 15-digit version is newer than a 14-digit one; duplicates stop only pending runs', async () => {
+    const dir = scratchCopy('ecto');
+    const folder = path.join(dir, 'priv', 'repo', 'migrations');
+    writeFileSync(path.join(folder, '9000000000000_old_style.exs'), '');
+    writeFileSync(path.join(folder, '100000000000000_far.exs'), '');
+    writeFileSync(path.join(folder, '100000000000000_twin.exs'), '');
+    const { url } = await freshDatabase('ecto');
+    await sql(url, `CREATE TABLE schema_migrations ("version" bigint, "inserted_at" timestamp(0), PRIMARY KEY ("version"));
+      INSERT INTO schema_migrations VALUES (20240101000000, now()), (20240102000000, now())`);
+    const d = await diagnoseFolder({ tool: 'ecto', dir: folder }, url);
+    expect(d.diagnosis.entries.map((e) => [e.name, e.state])).toEqual([
+      ['9000000000000_old_style', 'pending'],
+      ['20240101000000_create_users', 'applied'],
+      ['20240102000000_create_posts', 'applied'],
+      ['100000000000000_far', 'pending'],
+      ['100000000000000_twin', 'pending'],
+    ]);
+    expect(d.diagnosis.entries[0]!.evidence).toContain('older than the newest applied version 20240102000000');
+    expect(d.diagnosis.entries[3]!.evidence).not.toContain('older');
+    expect(d.diagnosis.warnings).toEqual(['mix ecto.migrate refuses to run: "migrations can\'t be executed, migration version 100000000000000 is duplicated"']);
+  });
+});
+
 describe('Drizzle 1.0 (folders, name-tracked rows)', () => {
   it('tracks by name: applied, pending, modified and phantom; mark-applied writes the name', async () => {
     const { mkdirSync, mkdtempSync } = await import('node:fs');

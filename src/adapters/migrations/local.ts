@@ -4,6 +4,7 @@ import path from 'node:path';
 import { DrillbookError } from '../../core/errors.js';
 import { drizzleHash } from '../../core/migrations/drizzle.js';
 import { prismaChecksum } from '../../core/migrations/prisma.js';
+import { compareVersions, ectoMigrationFile } from '../../core/migrations/ecto.js';
 import { ectoCreatedTables } from '../../core/migrations/sql-objects.js';
 import type { LocalMigration, Tool } from '../../core/migrations/types.js';
 
@@ -89,31 +90,34 @@ export function drizzleLocal(dir: string): { migrations: LocalMigration[]; nameT
   return { migrations, nameTracked: true };
 }
 
-/** Ecto: `<version>_<name>.exs` anywhere below; the effect of each is the `.sql` beside it (drillbook fixtures). */
-export function ectoLocal(dir: string): { migrations: LocalMigration[]; created: Map<string, string[]> } {
+/**
+ * Ecto: every `*.exs` below the folder (hidden files and folders skipped, as Path.wildcard does)
+ * whose name follows Ecto.Migrator's rule (see ectoMigrationFile); the effect of each is the `.sql`
+ * beside it when there is one (drillbook fixtures), else the tables its `create table(...)` names.
+ */
+export function ectoLocal(dir: string): { migrations: LocalMigration[]; created: Map<string, string[]>; warnings: string[] } {
   const found: LocalMigration[] = [];
   const created = new Map<string, string[]>();
+  const warnings: string[] = [];
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.name.startsWith('.')) continue;
       const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.exs')) {
-        const m = /^(\d+)_(\w+)\.exs$/.exec(e.name);
-        if (!m) continue;
-        const stem = e.name.replace(/\.exs$/, '');
-        const sql = readMaybe(path.join(d, `${stem}.sql`));
-        const exs = readFileSync(p, 'utf8');
-        created.set(stem, ectoCreatedTables(exs));
-        found.push({ name: stem, sql, checksum: undefined, version: m[1]!, path: p });
+      if (e.isDirectory()) {
+        walk(p);
+        continue;
       }
+      const file = ectoMigrationFile(e.name);
+      if (file.kind === 'ex') warnings.push(`${path.relative(dir, p)} looks like a migration but ends in .ex: Ecto ignores it`);
+      if (file.kind !== 'migration') continue;
+      const stem = e.name.slice(0, -'.exs'.length);
+      const sql = readMaybe(path.join(d, `${stem}.sql`));
+      created.set(stem, ectoCreatedTables(readFileSync(p, 'utf8')));
+      found.push({ name: stem, sql, checksum: undefined, version: file.version, path: p });
     }
   };
   walk(dir);
-  const seen = new Set<string>();
-  for (const f of found) {
-    if (seen.has(f.version!)) throw new DrillbookError(`migrations can't be executed, migration version ${f.version} is duplicated`, { exitCode: 2 });
-    seen.add(f.version!);
-  }
-  found.sort((a, b) => (BigInt(a.version!) < BigInt(b.version!) ? -1 : 1));
-  return { migrations: found, created };
+  // Enum.sort on {version, name, file}: by version, then name.
+  found.sort((a, b) => compareVersions(a.version!, b.version!) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { migrations: found, created, warnings };
 }
