@@ -73,7 +73,7 @@ describe('Drizzle, proven against drizzle-orm’s own migrator', () => {
 
     const diag = await drillbook(['diagnose', '--db', p.url], { cwd: p.dir });
     expect(diag.exitCode).toBe(1);
-    expect(diag.stdout).toContain('verdict: untracked schema: 2 application table(s) exist but drizzle.__drizzle_migrations has 0 row(s); 2 pending migration(s) would re-create existing tables');
+    expect(diag.stdout).toContain('verdict: untracked schema: 2 application table(s) exist but drizzle.__drizzle_migrations is empty; 2 pending migration(s) would re-create existing tables');
     expect(diag.stdout).toContain('runbook: drillbook run drizzle-untracked-push');
 
     const at = locate('drizzle', p.folder, p.url);
@@ -114,6 +114,49 @@ describe('Drizzle, proven against drizzle-orm’s own migrator', () => {
     expect(d.diagnosis.entries.find((e) => e.name === '0002_add_tags')).toMatchObject({ state: 'skipped' });
     expect(d.diagnosis.warnings[0]).toContain('not newer than the entry before it');
     expect(d.verdict.line).toBe('drift: 1 skipped by the high-water mark');
+  });
+
+  it('a row with created_at NULL (a hand-written "mark applied"): drizzle runs every entry again, so diagnose calls them pending and says why', async () => {
+    const p = await drizzleProject();
+    await push(p.url, p.folder, ['0000_init', '0001_add_posts']);
+    const at = locate('drizzle', p.folder, p.url);
+    // The repair people write by hand: the hashes, and no created_at.
+    await sql(p.url, 'CREATE SCHEMA drizzle; CREATE TABLE drizzle.__drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)');
+    await sql(p.url, 'INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES ($1, $2), ($3, NULL)', [at.local[0]!.checksum, at.local[0]!.when, at.local[1]!.checksum]);
+    // drizzle-orm's migrator: the NULL row is "the newest", Number(null) = 0, so 0000 runs again and fails.
+    expect(await realMigrate(p.url, p.folder)).toMatchObject({ ok: false, code: '42P07' });
+    const d = await diagnoseFolder({ tool: 'drizzle', dir: p.folder }, p.url);
+    expect(d.diagnosis.entries.map((e) => [e.name, e.state])).toEqual([['0000_init', 'pending'], ['0001_add_posts', 'pending']]);
+    expect(d.diagnosis.entries[0]!.evidence).toContain('row 2 has created_at NULL, which drizzle reads as the newest row (order by created_at desc puts NULL first) and as 0, so it runs every journal entry again; this one already ran (row 1)');
+    expect(d.diagnosis.entries[0]!.evidence).toContain('creates users, which already exists: migrate would fail with 42P07');
+    expect(d.diagnosis.highWaterMark).toEqual({ rowId: 2, createdAt: null, value: 0 });
+    expect(d.verdict.inSync).toBe(false);
+    expect(d.verdict.line).toBe('drift: row 2 of drizzle.__drizzle_migrations has created_at NULL: drizzle-kit migrate would run all 2 journal entries again (2 would re-create existing tables: it fails with 42P07 and applies nothing)');
+    expect(d.verdict.next).toBe('set created_at to the journal "when" of the migration each row belongs to: UPDATE drizzle.__drizzle_migrations SET created_at = 1700000100000 WHERE id = 2 (0001_add_posts); then drillbook diagnose again');
+    // The stand-in models the same migrator: same failure.
+    const standinRun = await standin('drizzle-kit', ['migrate'], p.dir, p.url);
+    expect(standinRun.exitCode).toBe(1);
+    expect(standinRun.stderr).toContain("code: '42P07'");
+    // The advice works: with created_at set, drizzle has nothing to do and diagnose agrees.
+    await sql(p.url, 'UPDATE drizzle.__drizzle_migrations SET created_at = $1 WHERE id = 2', [at.local[1]!.when]);
+    expect(await realMigrate(p.url, p.folder)).toEqual({ ok: true });
+    expect((await sql(p.url, 'SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations')).rows[0].n).toBe(2);
+    expect(await p.states()).toEqual([['0000_init', 'applied'], ['0001_add_posts', 'applied']]);
+  });
+
+  it('an entry whose when equals the newest created_at is skipped (it never ran), not "modified"', async () => {
+    const p = await drizzleProject();
+    expect(await realMigrate(p.url, p.folder)).toEqual({ ok: true });
+    const newest = locate('drizzle', p.folder, p.url).local[1]!.when!;
+    addMigration(p.dir, '0002_add_tags', newest, 'CREATE TABLE "tags" ("id" serial PRIMARY KEY NOT NULL);');
+    expect(await realMigrate(p.url, p.folder)).toEqual({ ok: true });
+    expect((await sql(p.url, "SELECT to_regclass('public.tags') IS NULL AS missing")).rows[0].missing).toBe(true);
+    const d = await diagnoseFolder({ tool: 'drizzle', dir: p.folder }, p.url);
+    expect(d.diagnosis.entries.map((e) => [e.name, e.state])).toEqual([['0000_init', 'applied'], ['0001_add_posts', 'applied'], ['0002_add_tags', 'skipped']]);
+    expect(d.diagnosis.entries[2]!.evidence).toBe(`when ${newest} is not newer than the newest created_at ${newest} (row 2) and no row has its hash: drizzle-kit migrate skips it without a word and reports success, so it never ran; of the tables it creates, tags does not exist`);
+    // The stand-in skips it too.
+    expect((await standin('drizzle-kit', ['migrate'], p.dir, p.url)).exitCode).toBe(0);
+    expect((await sql(p.url, "SELECT to_regclass('public.tags') IS NULL AS missing")).rows[0].missing).toBe(true);
   });
 
   it('a row with no journal entry is a phantom; an edited file is modified (drizzle never notices either)', async () => {

@@ -95,9 +95,10 @@ export function drizzleLocal(dir: string): { migrations: LocalMigration[]; nameT
  * whose name follows Ecto.Migrator's rule (see ectoMigrationFile); the effect of each is the `.sql`
  * beside it when there is one (drillbook fixtures), else the tables its `create table(...)` names.
  */
-export function ectoLocal(dir: string): { migrations: LocalMigration[]; created: Map<string, string[]>; warnings: string[] } {
+export function ectoLocal(dir: string): { migrations: LocalMigration[]; created: Map<string, string[]>; exs: Map<string, string>; warnings: string[] } {
   const found: LocalMigration[] = [];
   const created = new Map<string, string[]>();
+  const exs = new Map<string, string>();
   const warnings: string[] = [];
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
@@ -112,12 +113,15 @@ export function ectoLocal(dir: string): { migrations: LocalMigration[]; created:
       if (file.kind !== 'migration') continue;
       const stem = e.name.slice(0, -'.exs'.length);
       const sql = readMaybe(path.join(d, `${stem}.sql`));
-      created.set(stem, ectoCreatedTables(readFileSync(p, 'utf8')));
+      const source = readFileSync(p, 'utf8');
+      exs.set(stem, source);
+      created.set(stem, ectoCreatedTables(source));
       found.push({ name: stem, sql, checksum: undefined, version: file.version, path: p });
     }
   };
   walk(dir);
   // Enum.sort on {version, name, file}: by version, then name.
   found.sort((a, b) => compareVersions(a.version!, b.version!) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { migrations: found, created, warnings };
+  return { migrations: found, created, exs, warnings };
 }
+

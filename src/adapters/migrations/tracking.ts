@@ -62,6 +62,8 @@ export interface Located {
   local: LocalMigration[];
   nameTracked: boolean;
   created: Map<string, string[]>;
+  /** Ecto: each migration's .exs source, by name. */
+  exs?: Map<string, string>;
   /** What reading the folder found worth saying (files the tool ignores, …). */
   warnings: string[];
 }
@@ -75,8 +77,8 @@ export function locate(tool: Tool, dir: string, url: string, opts: TrackingOptio
       return { tool, schema: opts.schema ?? 'drizzle', table: opts.table ?? '__drizzle_migrations', local: migrations, nameTracked, created: new Map(), warnings: [] };
     }
     case 'ecto': {
-      const { migrations, created, warnings } = ectoLocal(dir);
-      return { tool, schema: opts.schema ?? 'public', table: opts.table ?? 'schema_migrations', local: migrations, nameTracked: false, created, warnings };
+      const { migrations, created, exs, warnings } = ectoLocal(dir);
+      return { tool, schema: opts.schema ?? 'public', table: opts.table ?? 'schema_migrations', local: migrations, nameTracked: false, created, exs, warnings };
     }
   }
 }
@@ -89,7 +91,7 @@ export async function diagnose(c: pg.Client, at: Located): Promise<Diagnosis> {
 async function classify(c: pg.Client, at: Located): Promise<Diagnosis> {
   const present = await tableExists(c, at.schema, at.table);
   const apps = await applicationTables(c, { schema: at.schema, table: at.table });
-  const qualified = `${at.schema}.${at.table}`;
+  const qualified = { schema: at.schema, name: at.table };
   const from = `${q(at.schema)}.${q(at.table)}`;
   switch (at.tool) {
     case 'prisma': {

@@ -1,4 +1,5 @@
 /** Ecto's view, per migration-tools.md §3: a version is applied when its row exists; no checksums. */
+import { qualifiedName, type TableRef } from './types.js';
 import type { Diagnosis, LocalMigration, MigrationEntry } from './types.js';
 import { createdTables } from './sql-objects.js';
 
@@ -37,7 +38,8 @@ export function compareVersions(a: string, b: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-export function classifyEcto(local: LocalMigration[], rows: EctoRow[] | undefined, appTables: string[], table: string, createdByExs: Map<string, string[]>): Diagnosis {
+export function classifyEcto(local: LocalMigration[], rows: EctoRow[] | undefined, appTables: string[], tableRef: TableRef, createdByExs: Map<string, string[]>): Diagnosis {
+  const table = qualifiedName(tableRef);
   const warnings: string[] = [];
   const existing = new Set(appTables);
   const applied = new Map((rows ?? []).map((r) => [String(r.version), r]));
@@ -70,5 +72,5 @@ export function classifyEcto(local: LocalMigration[], rows: EctoRow[] | undefine
   const tableExists = rows !== undefined;
   const pendingConflicts = entries.some((e) => e.state === 'pending' && e.conflicts.length > 0);
   const database = appTables.length && (!tableExists || (rows ?? []).length === 0 || pendingConflicts) ? 'untracked-schema' : tableExists ? 'tracked' : 'empty';
-  return { tool: 'ecto', table, tableExists, rowCount: rows?.length ?? 0, database, appTables, entries, warnings };
+  return { tableRef, tool: 'ecto', table, tableExists, rowCount: rows?.length ?? 0, database, appTables, entries, warnings };
 }
