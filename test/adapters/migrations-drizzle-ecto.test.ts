@@ -1,7 +1,7 @@
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,11 +14,11 @@ import { cleanupCopies, scratchCopy, standin } from '../helpers/project.js';
 afterAll(cleanupCopies);
 
 /** drizzle-orm's own migrator, the real thing. */
-async function realMigrate(url: string, folder: string): Promise<{ ok: true } | { ok: false; code: string | undefined; message: string }> {
+async function realMigrate(url: string, folder: string, where: { migrationsTable?: string; migrationsSchema?: string } = {}): Promise<{ ok: true } | { ok: false; code: string | undefined; message: string }> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await migrate(drizzle(client), { migrationsFolder: folder });
+    await migrate(drizzle(client), { migrationsFolder: folder, ...where });
     return { ok: true };
   } catch (e) {
     const err = e as { cause?: { code?: string }; code?: string; message: string };
@@ -168,6 +168,101 @@ describe('Drizzle, proven against drizzle-orm’s own migrator', () => {
   });
 });
 
+describe('Drizzle projects whose drizzle.config.* moves the folder or the tracking table', () => {
+  /** A project with its migrations in ./db/migrations and a config that says so (and more). */
+  function configured(config: string, file = 'drizzle.config.ts') {
+    const dir = scratchCopy('drizzle');
+    mkdirSync(path.join(dir, 'db'));
+    renameSync(path.join(dir, 'drizzle'), path.join(dir, 'db', 'migrations'));
+    rmSync(path.join(dir, 'drizzle.config.ts'));
+    writeFileSync(path.join(dir, file), config);
+    return { dir, folder: path.join(dir, 'db', 'migrations') };
+  }
+
+  it('reads out, migrations.table and migrations.schema from the config without running it', async () => {
+    const { dir, folder } = configured(`import { defineConfig } from 'drizzle-kit';
+// The config is never executed: this would throw if it were.
+if (!process.env.NEVER_SET) throw new Error('executed');
+export default defineConfig({
+  dialect: 'postgresql',
+  schema: './src/schema.ts',
+  out: './db/migrations',
+  dbCredentials: { url: process.env.DATABASE_URL! },
+  migrations: { table: 'schema_history', schema: 'ops' },
+});
+`);
+    const { url } = await freshDatabase('drizzle');
+    expect(await realMigrate(url, folder, { migrationsTable: 'schema_history', migrationsSchema: 'ops' })).toEqual({ ok: true });
+    expect((await sql(url, "SELECT to_regclass('drizzle.__drizzle_migrations') IS NULL AS absent")).rows[0].absent).toBe(true);
+    const ok = await drillbook(['diagnose', '--db', url], { cwd: dir });
+    expect(ok.exitCode, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('drizzle migrations in db/migrations against');
+    expect(ok.stdout).toContain('(ops.schema_history, 2 row(s); folder and table from drizzle.config.ts)');
+    expect(ok.stdout).toContain('verdict: in sync: 2 migration(s) applied, nothing pending');
+    // A row cleared by hand is seen in that table, not in the default one.
+    await sql(url, 'DELETE FROM ops.schema_history WHERE id = 2');
+    const json = JSON.parse((await drillbook(['diagnose', '--db', url, '--json'], { cwd: dir })).stdout) as { table: string; config: unknown; counts: Record<string, number> };
+    expect(json.table).toBe('ops.schema_history');
+    expect(json.config).toEqual({ file: 'drizzle.config.ts', out: './db/migrations', table: 'schema_history', schema: 'ops' });
+    expect(json.counts).toMatchObject({ applied: 1, pending: 1, total: 2 });
+  });
+
+  it('refuses, with the line, a key set by an expression; --table schema.name supplies it', async () => {
+    const { dir, folder } = configured(`import type { Config } from 'drizzle-kit';
+const config: Config = {
+  dialect: 'postgresql',
+  out: './db/migrations',
+  migrations: {
+    table: process.env.MIGRATIONS_TABLE ?? 'schema_history',
+    schema: 'ops',
+  },
+};
+export default config;
+`);
+    const { url } = await freshDatabase('drizzle');
+    expect(await realMigrate(url, folder, { migrationsTable: 'schema_history', migrationsSchema: 'ops' })).toEqual({ ok: true });
+    const refused = await drillbook(['diagnose', '--db', url], { cwd: dir });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toBe("drillbook: drizzle.config.ts:6: migrations.table is set by an expression (process.env.MIGRATIONS_TABLE ?? 'schema_history') that drillbook does not evaluate\nhint: pass --table schema.name (drillbook reads the config without running it: only plain string values)");
+    const json = await drillbook(['diagnose', '--db', url, '--json'], { cwd: dir });
+    expect(json.exitCode).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({ error: expect.stringContaining('drizzle.config.ts:6: migrations.table is set by an expression') as unknown, hint: expect.stringContaining('--table schema.name') as unknown });
+    const given = await drillbook(['diagnose', '--db', url, '--table', 'ops.schema_history'], { cwd: dir });
+    expect(given.exitCode, given.stderr).toBe(0);
+    expect(given.stdout).toContain('(ops.schema_history, 2 row(s); folder from drizzle.config.ts)');
+  });
+
+  it('refuses a config it cannot read at all unless the flags say everything; a non-PostgreSQL dialect is refused', async () => {
+    const { dir } = configured(`export default defineConfig(makeConfig(process.env.STAGE));\n`);
+    const { url } = await freshDatabase('drizzle');
+    const refused = await drillbook(['diagnose', '--db', url], { cwd: dir });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain('drillbook: drizzle.config.ts:1: cannot read the config statically: the config is built by a function call (makeConfig(...))\nhint: pass --migrations DIR');
+    const half = await drillbook(['diagnose', '--db', url, '--migrations', 'db/migrations'], { cwd: dir });
+    expect(half.exitCode).toBe(2);
+    expect(half.stderr).toContain('hint: pass --table schema.name');
+    const all = await drillbook(['diagnose', '--db', url, '--migrations', 'db/migrations', '--table', 'drizzle.__drizzle_migrations'], { cwd: dir });
+    expect(all.stderr).toBe('');
+    expect(all.stdout).toContain('verdict: empty database: 2 migration(s) to apply');
+    const sqlite = configured(`{"dialect": "sqlite", "out": "./db/migrations"}`, 'drizzle.config.json');
+    const r = await drillbook(['diagnose', '--db', url], { cwd: sqlite.dir });
+    expect(r.stderr).toContain('drillbook: drizzle.config.json:1: dialect is sqlite; drillbook diagnoses PostgreSQL');
+  });
+
+  it('--table works for Ecto too (migration_source and prefix live in Elixir config, which is not read)', async () => {
+    const dir = scratchCopy('ecto');
+    const { url } = await freshDatabase('ecto');
+    await sql(url, 'CREATE SCHEMA ops; CREATE TABLE ops."Versions" ("version" bigint, "inserted_at" timestamp(0), PRIMARY KEY ("version")); INSERT INTO ops."Versions" VALUES (20240101000000, now())');
+    const r = await drillbook(['diagnose', '--db', url, '--table', 'ops."Versions"'], { cwd: dir });
+    expect(r.stdout).toContain('(ops."Versions", 1 row(s))');
+    expect(r.stdout).toMatch(/20240101000000_create_users \| applied/);
+    const bad = await drillbook(['diagnose', '--db', url, '--table', 'a.b.c'], { cwd: dir });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('--table: expected name or schema.name');
+  });
+});
+
 describe('Ecto', () => {
   async function ectoProject() {
     const dir = scratchCopy('ecto');
@@ -214,7 +309,6 @@ describe('Ecto', () => {
 
 describe('Ecto file names, by Ecto.Migrator\'s own rule (Integer.parse of the root name, then "_")', () => {
   it('names with spaces, capitals, dots or leading zeros are migrations identified by their integer version', async () => {
-    const { mkdirSync } = await import('node:fs');
     const dir = scratchCopy('ecto');
     const folder = path.join(dir, 'priv', 'repo', 'migrations');
     const exs = (mod: string, table: string) => `defmodule Shop.Repo.Migrations.${mod} do\n  use Ecto.Migration\n  def change do\n    create table(:${table}) do\n    end\n  end\nend\n`;

@@ -1,7 +1,8 @@
 /** Reading a migrations folder the way each tool does: layout, order, checksums. */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { DrillbookError } from '../../core/errors.js';
+import { DrillbookError, UsageError } from '../../core/errors.js';
+import { readDrizzleConfig, type DrizzleConfigResult } from '../../core/migrations/drizzle-config.js';
 import { drizzleHash } from '../../core/migrations/drizzle.js';
 import { prismaChecksum } from '../../core/migrations/prisma.js';
 import { compareVersions, ectoMigrationFile } from '../../core/migrations/ecto.js';
@@ -125,3 +126,30 @@ export function ectoLocal(dir: string): { migrations: LocalMigration[]; created:
   return { migrations: found, created, exs, warnings };
 }
 
+/** drizzle-kit's own default order when no --config is given (drizzle-kit/src/cli/commands/utils.ts). */
+export const DRIZZLE_CONFIG_NAMES = ['drizzle.config.ts', 'drizzle.config.js', 'drizzle.config.json'];
+
+export interface DrizzleConfigFile {
+  file: string;
+  result: DrizzleConfigResult;
+}
+
+/** The project's drizzle config, read statically (see readDrizzleConfig); undefined when there is none. */
+export function findDrizzleConfig(cwd: string, explicit: string | undefined): DrizzleConfigFile | undefined {
+  const candidates = explicit !== undefined ? [explicit] : DRIZZLE_CONFIG_NAMES;
+  for (const name of candidates) {
+    const file = path.resolve(cwd, name);
+    if (!existsSync(file)) {
+      if (explicit !== undefined) throw new UsageError(`no drizzle config at ${explicit}`);
+      continue;
+    }
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new UsageError(`cannot read ${name}: ${(e as Error).message}`);
+    }
+    return { file, result: readDrizzleConfig(text, file.endsWith('.json') ? 'json' : 'js') };
+  }
+  return undefined;
+}

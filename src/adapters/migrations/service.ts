@@ -8,7 +8,8 @@ import { verdictOf, type Verdict } from '../../core/migrations/verdict.js';
 import type { MigrationsOutcome, MigrationsPort, MigrationsRequest } from '../../core/ports.js';
 import { explainPgError, type PgError } from '../postgres.js';
 import { parseDatabaseUrl } from '../../core/conn.js';
-import { DEFAULT_DIRS, detectTool } from './local.js';
+import { DEFAULT_DIRS, detectTool, findDrizzleConfig } from './local.js';
+import { parseTableName } from '../../core/migrations/drizzle-config.js';
 import { diagnose, locate, MigrationError, writeTracking, type Located, type TrackingOptions } from './tracking.js';
 
 export interface Target {
@@ -17,7 +18,7 @@ export interface Target {
 }
 
 /** The tool and folder: as given, or found from the folder's layout (or the tools' default folders). */
-export function resolveTarget(tool: Tool | undefined, dir: string | undefined, cwd: string): Target {
+export function resolveTarget(tool: Tool | undefined, dir: string | undefined, cwd: string, defaults: Partial<Record<Tool, string>> = {}): Target {
   if (dir !== undefined) {
     const abs = path.resolve(cwd, dir);
     if (!existsSync(abs)) throw new UsageError(`no migrations folder at ${dir}`);
@@ -26,11 +27,68 @@ export function resolveTarget(tool: Tool | undefined, dir: string | undefined, c
     if (!t) throw new UsageError(`cannot tell which tool ${dir} belongs to`, 'pass --tool prisma, drizzle or ecto');
     return { tool: t, dir: abs };
   }
-  const candidates = (tool ? [tool] : (['prisma', 'drizzle', 'ecto'] as Tool[])).map((t) => ({ tool: t, dir: path.resolve(cwd, DEFAULT_DIRS[t]) }));
+  const candidates = (tool ? [tool] : (['prisma', 'drizzle', 'ecto'] as Tool[])).map((t) => ({ tool: t, dir: path.resolve(cwd, defaults[t] ?? DEFAULT_DIRS[t]) }));
   const found = candidates.filter((c) => existsSync(c.dir) && (tool !== undefined || detectTool(c.dir) === c.tool));
   if (found.length === 1) return found[0]!;
   if (found.length > 1) throw new UsageError(`found migrations of several tools (${found.map((f) => f.tool).join(', ')})`, 'pass --tool');
-  throw new UsageError(`no migrations folder found (looked for ${candidates.map((c) => path.relative(cwd, c.dir)).join(', ')})`, 'pass --migrations DIR');
+  throw new UsageError(`no migrations folder found (looked for ${candidates.map((c) => path.relative(cwd, c.dir) || '.').join(', ')})`, 'pass --migrations DIR');
+}
+
+export interface TargetRequest {
+  tool?: Tool;
+  migrations?: string;
+  /** `--table name` or `--table schema.name`. */
+  table?: string;
+  schema?: string;
+  /** drizzle.config.* to read (default: drizzle-kit's own search). */
+  config?: string;
+}
+
+export interface ResolvedTarget {
+  target: Target;
+  tracking: TrackingOptions;
+  /** Drizzle: the config file the folder or table came from, and what it said. */
+  config?: { file: string; out?: string; table?: string; schema?: string };
+}
+
+/**
+ * The folder and tracking table to diagnose, from the flags and, for Drizzle, the project's
+ * drizzle.config.* (read without running it). Flags win; a key the config sets in a way that
+ * cannot be read statically is refused unless a flag supplies it.
+ */
+export function resolveDiagnoseTarget(req: TargetRequest, cwd: string): ResolvedTarget {
+  const flagTable = req.table === undefined ? undefined : parseTableName(req.table);
+  if (req.table !== undefined && !flagTable) throw new UsageError(`--table: expected name or schema.name (either may be "double-quoted"), got ${JSON.stringify(req.table)}`);
+  if (flagTable?.schema !== undefined && req.schema !== undefined && flagTable.schema !== req.schema) throw new UsageError(`--table names schema ${flagTable.schema} and --schema says ${req.schema}`, 'give the schema once');
+  if (req.config !== undefined && req.tool !== undefined && req.tool !== 'drizzle') throw new UsageError('--config is the drizzle config; it does not go with --tool ' + req.tool);
+
+  const cfg = req.tool === undefined || req.tool === 'drizzle' ? findDrizzleConfig(cwd, req.config) : undefined;
+  const name = cfg ? path.relative(cwd, cfg.file) || cfg.file : '';
+  const refuse = (line: number, what: string, hint: string) => new UsageError(`${name}:${line}: ${what}`, `${hint} (drillbook reads the config without running it: only plain string values)`);
+  const keys = cfg?.result.ok ? cfg.result.keys : undefined;
+  const need = (key: 'out' | 'table' | 'schema', hint: string): string | undefined => {
+    if (!cfg) return undefined;
+    if (!cfg.result.ok) throw refuse(cfg.result.line, `cannot read the config statically: ${cfg.result.reason}`, hint);
+    const r = keys![key];
+    if (r === undefined) return undefined;
+    if ('unreadable' in r) throw refuse(r.line, r.unreadable, hint);
+    return r.value;
+  };
+
+  const drizzleTargeted = req.tool === 'drizzle' || req.config !== undefined || (req.tool === undefined && cfg !== undefined && req.migrations === undefined);
+  const out = req.migrations === undefined && drizzleTargeted ? need('out', 'pass --migrations DIR') : undefined;
+  const target = resolveTarget(drizzleTargeted && req.migrations === undefined ? 'drizzle' : req.tool, req.migrations, cwd, out !== undefined ? { drizzle: out } : {});
+
+  if (target.tool !== 'drizzle' || !cfg) {
+    const schema = flagTable?.schema ?? req.schema;
+    return { target, tracking: { ...(schema !== undefined ? { schema } : {}), ...(flagTable ? { table: flagTable.name } : {}) } };
+  }
+  const dialect = keys?.dialect;
+  if (dialect && 'value' in dialect && dialect.value !== 'postgresql') throw new UsageError(`${name}:${dialect.line}: dialect is ${dialect.value}; drillbook diagnoses PostgreSQL`);
+  const table = flagTable?.name ?? need('table', 'pass --table schema.name');
+  const schema = flagTable?.schema ?? req.schema ?? need('schema', 'pass --table schema.name');
+  const fromConfig = { file: name, ...(out !== undefined ? { out } : {}), ...(flagTable === undefined && table !== undefined ? { table } : {}), ...(flagTable?.schema === undefined && req.schema === undefined && schema !== undefined ? { schema } : {}) };
+  return { target, tracking: { ...(schema !== undefined ? { schema } : {}), ...(table !== undefined ? { table } : {}) }, config: fromConfig };
 }
 
 export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
@@ -58,7 +116,9 @@ export interface DiagnoseResult {
 export async function diagnoseFolder(target: Target, url: string, opts: TrackingOptions = {}): Promise<DiagnoseResult> {
   const located = locate(target.tool, target.dir, url, opts);
   const diagnosis = await withClient(url, (c) => diagnose(c, located));
-  return { located, diagnosis, verdict: verdictOf(diagnosis, target.dir) };
+  const rel = path.relative(process.cwd(), target.dir);
+  const dir = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : target.dir;
+  return { located, diagnosis, verdict: verdictOf(diagnosis, dir) };
 }
 
 /** The `migrations` runbook step: a live check against `expect`, or a gated write. */

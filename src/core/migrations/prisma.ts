@@ -85,6 +85,7 @@ export function classifyPrisma(local: LocalMigration[], rows: PrismaRow[] | unde
   }
   if (local.some((m) => m.sql === undefined)) warnings.push('a migration folder has no migration.sql (Prisma fails with P3015)');
   const tableExists = rows !== undefined;
-  const database = !tableExists ? (appTables.length ? 'untracked-schema' : 'empty') : 'tracked';
+  // A missing table (deploy: P3005) and an emptied one (deploy re-runs everything) are both untracked.
+  const database = tableExists && rows!.length > 0 ? 'tracked' : appTables.length ? 'untracked-schema' : 'empty';
   return { tableRef, tool: 'prisma', table, tableExists, rowCount: rows?.length ?? 0, database, appTables, entries, warnings };
 }
