@@ -87,7 +87,7 @@ function buildProgram(): Command {
 
   program
     .command('diagnose')
-    .description('compare a migrations folder with its tracking table: every migration, its state and the evidence')
+    .description('compare a migrations folder with its tracking table, and check the schema for half-done migrations (read-only)')
     .option('--tool <tool>', 'prisma, drizzle or ecto (default: from the folder layout)')
     .option('--migrations <dir>', 'the migrations folder (default: the tool\'s usual folder; Drizzle: out in drizzle.config.*)')
     .option('--db <url>', 'the database (default: $DATABASE_URL)')

@@ -1,11 +1,12 @@
 /**
- * `drillbook diagnose`: every migration's state with its evidence, a verdict,
+ * `drillbook diagnose`: every migration's state with its evidence, the schema's health, a verdict,
  * the runbook to open, and the next command. Read-only. With --json, stdout is always one JSON
  * object: the diagnosis, or `{ "error": ... }` when there is none.
  */
 import path from 'node:path';
 import { DrillbookError, UsageError } from '../core/errors.js';
 import { formatTable } from '../core/format.js';
+import { healthCounts, type Finding, type HealthReport } from '../core/migrations/health.js';
 import { safeJson, visible } from '../core/migrations/display.js';
 import { stateCounts, type Tool } from '../core/migrations/types.js';
 import { diagnoseFolder, resolveDiagnoseTarget } from '../adapters/migrations/service.js';
@@ -54,12 +55,12 @@ async function diagnose(opts: DiagnoseOptions, out: NodeJS.WritableStream): Prom
     process.cwd(),
   );
   const { target } = resolved;
-  const { diagnosis, verdict } = await diagnoseFolder(target, url, resolved.tracking);
-  const exit = verdict.inSync ? 0 : 1;
+  const { diagnosis, verdict, health } = await diagnoseFolder(target, url, resolved.tracking, { health: true });
+  const exit = verdict.inSync && verdict.healthy ? 0 : 1;
   if (opts.json) {
     const { entries, ...rest } = diagnosis;
     const counts = { ...stateCounts(diagnosis), total: entries.length };
-    out.write(`${safeJson({ ...rest, migrations: target.dir, url: parts.redacted, ...(resolved.config ? { config: resolved.config } : {}), counts, entries, verdict })}\n`);
+    out.write(`${safeJson({ ...rest, migrations: target.dir, url: parts.redacted, ...(resolved.config ? { config: resolved.config } : {}), counts, entries, health: health && { counts: healthCounts(health), ...health }, verdict })}\n`);
     return exit;
   }
   const rel = path.relative(process.cwd(), target.dir) || '.';
@@ -72,8 +73,26 @@ async function diagnose(opts: DiagnoseOptions, out: NodeJS.WritableStream): Prom
   }
   if (diagnosis.appTables.length && diagnosis.database === 'untracked-schema') out.write(`application tables: ${visible(diagnosis.appTables.join(', '))}\n`);
   for (const w of diagnosis.warnings) out.write(`warning: ${visible(w)}\n`);
+  if (health) writeHealth(health, out);
   out.write(`\nverdict: ${visible(verdict.line)}\n`);
   if (verdict.runbooks.length) out.write(`runbook: ${verdict.runbooks.map((r) => `drillbook run ${r}`).join('  or  ')}  (rehearse first: drillbook drill ${verdict.runbooks[0]})\n`);
   out.write(`next: ${visible(verdict.next)}\n`);
   return exit;
+}
+
+function writeHealth(h: HealthReport, out: NodeJS.WritableStream): void {
+  const c = healthCounts(h);
+  const summary = [c.wait ? `${c.wait} in progress` : '', c.problem ? `${c.problem} problem(s)` : '', c.warning ? `${c.warning} warning(s)` : ''].filter(Boolean).join(', ');
+  out.write(`\nschema health: ${summary || 'no INVALID index, NOT VALID constraint, lock queue behind DDL or migration at work'}\n`);
+  for (const f of h.findings) writeFinding(f, out);
+  for (const t of h.truncated) out.write(`  (${visible(t)})\n`);
+  for (const u of h.unavailable) out.write(`  (${visible(u)})\n`);
+}
+
+function writeFinding(f: Finding, out: NodeJS.WritableStream): void {
+  const label = f.severity === 'wait' ? 'in progress' : f.severity;
+  out.write(`  ${label}: ${visible(f.title)}\n`);
+  for (const e of f.evidence) out.write(`    ${visible(e)}\n`);
+  out.write(`    check first: ${visible(f.checkFirst)}\n`);
+  f.fix.forEach((step, i) => out.write(`    ${i === 0 ? 'fix: ' : '     '}${visible(step)}\n`));
 }

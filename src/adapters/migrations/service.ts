@@ -10,7 +10,9 @@ import { explainPgError, type PgError } from '../postgres.js';
 import { parseDatabaseUrl } from '../../core/conn.js';
 import { DEFAULT_DIRS, detectTool, findDrizzleConfig } from './local.js';
 import { parseTableName } from '../../core/migrations/drizzle-config.js';
-import { diagnose, locate, MigrationError, writeTracking, type Located, type TrackingOptions } from './tracking.js';
+import { diagnose, locate, MigrationError, q, writeTracking, type Located, type TrackingOptions } from './tracking.js';
+import { readHealth } from './health.js';
+import { assessHealth, type HealthReport } from '../../core/migrations/health.js';
 
 export interface Target {
   tool: Tool;
@@ -111,14 +113,61 @@ export interface DiagnoseResult {
   located: Located;
   diagnosis: Diagnosis;
   verdict: Verdict;
+  /** Present when asked for (`health: true`). */
+  health?: HealthReport;
 }
 
-export async function diagnoseFolder(target: Target, url: string, opts: TrackingOptions = {}): Promise<DiagnoseResult> {
+export interface DiagnoseOptions {
+  /** Also read schema health (invalid indexes, NOT VALID constraints, lock queues, a migration at work). */
+  health?: boolean;
+}
+
+/** How long diagnose waits for a lock or a statement before it says why it cannot go on. */
+export const DIAGNOSE_LOCK_TIMEOUT_MS = 2000;
+export const DIAGNOSE_STATEMENT_TIMEOUT_MS = 15000;
+
+export async function diagnoseFolder(target: Target, url: string, opts: TrackingOptions = {}, what: DiagnoseOptions = {}): Promise<DiagnoseResult> {
   const located = locate(target.tool, target.dir, url, opts);
-  const diagnosis = await withClient(url, (c) => diagnose(c, located));
+  const trackingTable = `${q(located.schema)}.${q(located.table)}`;
+  const { diagnosis, health } = await withClient(url, async (c) => {
+    // Read-only as PostgreSQL enforces it, and never stuck behind someone else's lock.
+    await c.query(`SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY; SET lock_timeout = ${DIAGNOSE_LOCK_TIMEOUT_MS}; SET statement_timeout = ${DIAGNOSE_STATEMENT_TIMEOUT_MS}`);
+    try {
+      const h = what.health ? await readHealth(c, target.tool, trackingTable) : undefined;
+      const d = await diagnose(c, located);
+      const states = new Map(d.entries.map((e) => [e.name, e.state]));
+      return { diagnosis: d, health: h && assessHealth(h, { tool: target.tool, table: d.table, local: located.local, states, exs: located.exs }) };
+    } catch (e) {
+      throw await explainDiagnoseError(c, e as PgError, located);
+    }
+  });
   const rel = path.relative(process.cwd(), target.dir);
   const dir = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : target.dir;
-  return { located, diagnosis, verdict: verdictOf(diagnosis, dir) };
+  return { located, diagnosis, verdict: verdictOf(diagnosis, dir, health), ...(health ? { health } : {}) };
+}
+
+/** A lock or statement timeout while reading: say who holds what, instead of a bare error code. */
+async function explainDiagnoseError(c: pg.Client, e: PgError, at: Located): Promise<unknown> {
+  if (e.code !== '55P03' && e.code !== '57014') return e;
+  const table = `${at.schema}.${at.table}`;
+  if (e.code === '57014') return new DrillbookError(`reading the catalog or ${table} took longer than ${DIAGNOSE_STATEMENT_TIMEOUT_MS / 1000}s and was cancelled`, { exitCode: 2, hint: 'the server is very busy; try again, or look at pg_stat_activity' });
+  let holders = '';
+  try {
+    const r = await c.query(
+      `SELECT l.pid, l.mode, a.state, left(a.query, 200) AS query FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+       WHERE l.granted AND l.locktype = 'relation' AND l.relation = to_regclass($1) AND l.mode = 'AccessExclusiveLock'`,
+      [`${q(at.schema)}.${q(at.table)}`],
+    );
+    holders = (r.rows as Array<{ pid: number; mode: string; state: string | null; query: string | null }>)
+      .map((h) => `pid ${h.pid} holds ${h.mode} (${h.state ?? '?'}: ${(h.query ?? '').replace(/\s+/g, ' ').slice(0, 120)})`)
+      .join('; ');
+  } catch {
+    // The explanation is a courtesy; the error stands without it.
+  }
+  return new DrillbookError(`could not read ${table} within ${DIAGNOSE_LOCK_TIMEOUT_MS / 1000}s: another session holds a lock on it${holders ? `: ${holders}` : ''}`, {
+    exitCode: 2,
+    hint: 'a migration is probably running (or stuck holding its lock): wait for it, or look at that session, then run diagnose again',
+  });
 }
 
 /** The `migrations` runbook step: a live check against `expect`, or a gated write. */

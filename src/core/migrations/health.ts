@@ -280,6 +280,9 @@ function notValid(row: NotValidConstraintRow): Finding {
   };
 }
 
+/** Lock modes that conflict with plain reads or writes (RowExclusive, AccessShare), so a queued request stops them. */
+const QUEUEING_MODES = new Set(['ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock']);
+
 const DDL = /^(alter|create|drop|truncate|reindex|cluster|vacuum\s+full|lock|refresh\s+materialized|comment\s+on)\b/i;
 
 export function looksLikeDdl(query: string | null): boolean {
@@ -304,7 +307,10 @@ function lockQueues(sessions: readonly SessionRow[]): Finding[] {
     if (ddl.pid === 0 || !isDdl(ddl)) continue;
     const waiters = waitersOf.get(ddl.pid) ?? [];
     const waiting = ddl.waitingFor !== null && ddl.blockedBy.length > 0;
-    if (!waiting && waiters.length === 0) continue;
+    // With no one behind it yet, a wait matters only when the awaited lock will stop others' reads or
+    // writes once queued (a CREATE INDEX CONCURRENTLY waiting for old snapshots stops no one).
+    const queues = waiting && ddl.waitingFor!.relation !== null && QUEUEING_MODES.has(ddl.waitingFor!.mode);
+    if (waiters.length === 0 && !queues) continue;
     // DDL queued behind other DDL belongs to that one's queue: report the head only.
     if (ddl.blockedBy.some((b) => byPid.has(b) && isDdl(byPid.get(b)!))) continue;
     const blockers = ddl.blockedBy.map((b) => byPid.get(b) ?? { pid: b, user: null, application: null, state: null, xactSeconds: null, querySeconds: null, stateSeconds: null, query: null, blockedBy: [], waitingFor: null, holdsAccessExclusive: [] });
