@@ -3,7 +3,7 @@
  * CONCURRENTLY that failed, one still running, constraints added NOT VALID, a DDL statement stuck
  * behind an open transaction with queries queued behind it, a migration holding its lock.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -86,6 +86,26 @@ describe('INVALID indexes', () => {
     await sql(url, finding.data.rebuildStatement as string);
     const after = await diagnoseJson(dir, url);
     expect(after.json.health.findings).toEqual([]);
+  });
+
+  it('a Prisma migration with CREATE UNIQUE INDEX CONCURRENTLY that failed: drop the leftover, then resolve --rolled-back, then deploy', async () => {
+    const { dir, url } = await prismaProject();
+    await sql(url, "INSERT INTO users (email) VALUES ('a@x'); INSERT INTO posts (user_id, title) VALUES (1, 'Hello'), (1, 'Hello')");
+    const migration = '20240104000000_unique_title';
+    mkdirSync(path.join(dir, 'prisma', 'migrations', migration));
+    writeFileSync(path.join(dir, 'prisma', 'migrations', migration, 'migration.sql'), '-- CreateIndex\nCREATE UNIQUE INDEX CONCURRENTLY "posts_title_key" ON "posts"("title");\n');
+    // As real Prisma 7.10.1 did by hand: P3018 with 23505, a failed row, and the INVALID index left behind.
+    const deploy = await standin('prisma', ['migrate', 'deploy'], dir, url);
+    expect(deploy.stderr).toContain('Database error code: 23505');
+    const { exitCode, json } = await diagnoseJson(dir, url);
+    expect(exitCode).toBe(1);
+    const f = json.health.findings[0]!;
+    expect(f.data.createdBy).toEqual({ migration, state: 'failed', concurrently: true, ifNotExists: false });
+    expect(f.fix).toEqual(['DROP INDEX CONCURRENTLY IF EXISTS public.posts_title_key;', '(remove or merge the duplicate rows)', `npx prisma migrate resolve --rolled-back "${migration}"`, `then let ${migration} build it: npx prisma migrate deploy`]);
+    expect(json.verdict.next).toBe(`first look for duplicate keys, then drop the INVALID index public.posts_title_key that ${migration} left, before running it again; only then: npx prisma migrate resolve --rolled-back "${migration}"  (after checking what it left behind)`);
+    // Skipping the advice fails as the evidence says: rolled back and deployed again, it hits the leftover.
+    await standin('prisma', ['migrate', 'resolve', '--rolled-back', migration], dir, url);
+    expect((await standin('prisma', ['migrate', 'deploy'], dir, url)).stderr).toContain('relation "posts_title_key" already exists');
   });
 
   it('an index build still running is "in progress", not a leftover: the advice is to wait', async () => {

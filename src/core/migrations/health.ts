@@ -213,9 +213,10 @@ function invalidIndex(row: InvalidIndexRow, owners: ReturnType<typeof indexOwner
     const st = createdBy.state;
     evidence.push(`created by migration ${createdBy.migration}${st ? ` (${st})` : ''}${createdBy.concurrently ? ' with CONCURRENTLY' : ''}`);
     if (st === 'pending' || st === 'rolled-back' || st === 'failed') {
+      const again = ctx.tool === 'prisma' && st === 'failed' ? `once it is marked rolled back, ${rerun.prisma}` : rerun[ctx.tool];
       evidence.push(createdBy.ifNotExists
-        ? `${rerun[ctx.tool]} would run it again and, because of IF NOT EXISTS, succeed while the index stays INVALID`
-        : `${rerun[ctx.tool]} would run it again and fail: relation "${row.index}" already exists (42P07)`);
+        ? `${again} would run it again and, because of IF NOT EXISTS, succeed while the index stays INVALID`
+        : `${again} would run it again and fail: relation "${row.index}" already exists (42P07)`);
     }
   }
 
@@ -242,7 +243,8 @@ function invalidIndex(row: InvalidIndexRow, owners: ReturnType<typeof indexOwner
     nextStep = `drop and rebuild the INVALID index ${qualified}`;
   }
   if (createdBy && (createdBy.state === 'pending' || createdBy.state === 'rolled-back' || createdBy.state === 'failed') && !leftover) {
-    fix = [dropStatement, ...(row.unique ? ['(remove or merge the duplicate rows)'] : []), `then let ${createdBy.migration} build it: ${rerun[ctx.tool]}`];
+    const resolve = ctx.tool === 'prisma' && createdBy.state === 'failed' ? [`npx prisma migrate resolve --rolled-back "${createdBy.migration}"`] : [];
+    fix = [dropStatement, ...(row.unique ? ['(remove or merge the duplicate rows)'] : []), ...resolve, `then let ${createdBy.migration} build it: ${rerun[ctx.tool]}`];
     nextStep = `${row.unique ? 'look for duplicate keys, then ' : ''}drop the INVALID index ${qualified} that ${createdBy.migration} left, before running it again`;
   }
   return { kind: 'invalid-index', severity: 'problem', title: `INVALID index ${qualified} on ${on}`, evidence, checkFirst, fix, nextStep, data };
