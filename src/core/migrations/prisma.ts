@@ -47,7 +47,11 @@ export function classifyPrisma(local: LocalMigration[], rows: PrismaRow[] | unde
   const existing = new Set(appTables);
   const entries: MigrationEntry[] = [];
   const byName = new Map<string, PrismaRow[]>();
-  for (const r of rows ?? []) byName.set(r.migration_name, [...(byName.get(r.migration_name) ?? []), r]);
+  for (const r of rows ?? []) {
+    const list = byName.get(r.migration_name);
+    if (list) list.push(r);
+    else byName.set(r.migration_name, [r]);
+  }
   const latestApplied = [...(rows ?? [])].filter((r) => r.finished_at && !r.rolled_back_at).map((r) => r.migration_name).sort((a, b) => a.localeCompare(b)).pop();
 
   for (const m of local) {
