@@ -110,10 +110,10 @@ type Value =
 const isP = (tok: Tok | undefined, v: string) => tok?.t === 'p' && tok.v === v;
 
 /** Parses the value starting at toks[i]; returns it and the index after it. */
-function parseValue(src: string, toks: Tok[], i: number): [Value, number] {
+function parseValue(src: string, toks: Tok[], i: number, depth: number): [Value, number] {
   const tok = toks[i];
   if (!tok) return [{ kind: 'expr', text: '', line: 0 }, i];
-  if (isP(tok, '{')) return parseObject(src, toks, i);
+  if (isP(tok, '{') && depth < MAX_DEPTH) return parseObject(src, toks, i, depth + 1);
   // A string literal, possibly followed by `as const` / `satisfies T`.
   const next = toks[i + 1];
   if (tok.t === 'str' && (next === undefined || isP(next, ',') || isP(next, '}') || (next.t === 'id' && (next.v === 'as' || next.v === 'satisfies')))) {
@@ -141,7 +141,10 @@ function skipExpr(toks: Tok[], i: number): number {
   return i;
 }
 
-function parseObject(src: string, toks: Tok[], i: number): [Value, number] {
+/** Objects nested deeper than this are not looked into (a config never is; the stack stays small). */
+const MAX_DEPTH = 32;
+
+function parseObject(src: string, toks: Tok[], i: number, depth = 0): [Value, number] {
   const open = toks[i]!;
   const props = new Map<string, Value>();
   let spread: { text: string; line: number } | undefined;
@@ -167,7 +170,7 @@ function parseObject(src: string, toks: Tok[], i: number): [Value, number] {
       i = end === i ? i + 1 : end;
       continue;
     }
-    const [value, next] = parseValue(src, toks, i + 2);
+    const [value, next] = parseValue(src, toks, i + 2, depth);
     props.set(key, value);
     i = next;
   }
@@ -247,13 +250,14 @@ export function readDrizzleConfig(text: string, kind: 'json' | 'js'): DrizzleCon
     } catch (e) {
       return { ok: false, reason: `not valid JSON: ${(e as Error).message}`, line: 1 };
     }
-    const fromJson = (v: unknown): Value =>
+    // Only the top level and `migrations` matter: deeper values are not converted.
+    const fromJson = (v: unknown, depth: number): Value =>
       typeof v === 'string'
         ? { kind: 'string', value: v, line: 1 }
-        : v !== null && typeof v === 'object' && !Array.isArray(v)
-          ? { kind: 'object', props: new Map(Object.entries(v).map(([k, x]) => [k, fromJson(x)])), spread: undefined, line: 1 }
-          : { kind: 'expr', text: JSON.stringify(v) ?? 'undefined', line: 1 };
-    const v = fromJson(parsed);
+        : v !== null && typeof v === 'object' && !Array.isArray(v) && depth < 2
+          ? { kind: 'object', props: new Map(Object.entries(v).map(([k, x]) => [k, fromJson(x, depth + 1)])), spread: undefined, line: 1 }
+          : { kind: 'expr', text: Array.isArray(v) ? 'an array' : v !== null && typeof v === 'object' ? 'an object' : String(v), line: 1 };
+    const v = fromJson(parsed, 0);
     if (v.kind !== 'object') return { ok: false, reason: 'the JSON is not an object', line: 1 };
     root = v;
   } else {
