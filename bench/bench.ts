@@ -27,6 +27,7 @@ import type { Operator } from '../src/core/ports.js';
 import { Redactor } from '../src/core/redact.js';
 import { Run } from '../src/core/runner.js';
 import { prismaChecksum } from '../src/core/migrations/prisma.js';
+import { drizzleHash } from '../src/core/migrations/drizzle.js';
 import { App, InkBridge } from '../src/ui/app.js';
 import { ThemeContext } from '../src/ui/theme.js';
 
@@ -330,6 +331,38 @@ try {
   await c.end();
   const diag = await sample(5, () => timeCommand(process.execPath, [BIN, 'diagnose', '--db', URL], process.env, proj));
   add({ id: 'diagnose-2000', what: 'diagnose on 2,000 migrations (10 pending)', unit: 'ms', stat: diag, baseline: { what: 'node -e 0', stat: nodeBare }, target: '< 1000 ms', pass: diag.median < 1000, note: "prisma migrate status itself cannot run here (its engine is downloaded from a host this machine cannot reach), so it is not compared" });
+
+  // ---- 7b. diagnose, 5,000 Drizzle entries (issue #16's measure; the rest of this file is #18's) ----
+  // Linear in journal entries + tracking rows: the Drizzle path was quadratic (2.16 s at 5,000).
+  {
+    const dproj = path.join(TMP, 'diag-drizzle');
+    const out = path.join(dproj, 'drizzle');
+    mkdirSync(path.join(out, 'meta'), { recursive: true });
+    writeFileSync(path.join(dproj, 'drizzle.config.ts'), "export default { dialect: 'postgresql', out: './drizzle' };\n");
+    const dadmin = new pg.Client({ connectionString: db.url('postgres') });
+    await dadmin.connect();
+    await dadmin.query('CREATE DATABASE bench_drizzle');
+    await dadmin.end();
+    const DURL = db.url('bench_drizzle');
+    const entries: Array<{ idx: number; version: string; when: number; tag: string; breakpoints: boolean }> = [];
+    const applied: Array<[string, number]> = [];
+    for (let i = 0; i < 5000; i++) {
+      const tag = `${String(i).padStart(4, '0')}_m${i}`;
+      const when = 1700000000000 + i * 1000;
+      const sqlText = `CREATE TABLE "d${i}" ("id" integer);\n`;
+      writeFileSync(path.join(out, `${tag}.sql`), sqlText);
+      entries.push({ idx: i, version: '7', when, tag, breakpoints: true });
+      if (i < 4990) applied.push([drizzleHash(sqlText), when]);
+    }
+    writeFileSync(path.join(out, 'meta', '_journal.json'), JSON.stringify({ version: '7', dialect: 'postgresql', entries }));
+    const dc = new pg.Client({ connectionString: DURL });
+    await dc.connect();
+    await dc.query('CREATE SCHEMA drizzle; CREATE TABLE drizzle.__drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)');
+    await dc.query('INSERT INTO drizzle.__drizzle_migrations (hash, created_at) SELECT * FROM unnest($1::text[], $2::bigint[])', [applied.map((a) => a[0]), applied.map((a) => a[1])]);
+    await dc.end();
+    const drz = await sample(5, () => timeCommand(process.execPath, [BIN, 'diagnose', '--db', DURL], process.env, dproj));
+    add({ id: 'diagnose-drizzle-5000', what: 'diagnose, 5,000 Drizzle entries (10 pending)', unit: 'ms', stat: drz, baseline: { what: 'node -e 0', stat: nodeBare }, target: '< 1000 ms', pass: drz.median < 1000, note: 'was 2.16 s before #16 (quadratic)' });
+  }
 
   // 8. Memory: peak RSS of a drill of the largest shipped runbook.
   const rss = await sample(3, async () => {

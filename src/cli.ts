@@ -90,12 +90,14 @@ function buildProgram(): Command {
 
   program
     .command('diagnose')
-    .description('compare a migrations folder with its tracking table: every migration, its state and the evidence')
-    .addOption(new Option('--tool <tool>', 'the migration tool (default: from the folder layout)').choices(['prisma', 'drizzle', 'ecto']))
-    .option('--migrations <dir>', 'the migrations folder (default: the tool\'s usual folder)')
+    .description('compare a migrations folder with its tracking table, and check the schema for half-done migrations (read-only)')
+    .option('--tool <tool>', 'prisma, drizzle or ecto (default: from the folder layout)')
+    .option('--migrations <dir>', 'the migrations folder (default: the tool\'s usual folder; Drizzle: out in drizzle.config.*)')
     .option('--db <url>', 'the database (default: $DATABASE_URL)')
+    .option('--table <[schema.]name>', 'the tracking table, when not the tool default (Drizzle: default from drizzle.config.*)')
     .option('--schema <schema>', 'schema of the tracking table, when not the tool default')
-    .option('--json', 'print the result as JSON')
+    .option('--config <file>', 'the drizzle config to read (default: drizzle.config.ts, .js or .json, as drizzle-kit looks)')
+    .option('--json', 'print the result as one JSON object (on error: {"error": ...})')
     .action(async (opts: Record<string, unknown>) => {
       const { diagnoseCommand } = await import('./commands/diagnose.js');
       process.exitCode = await diagnoseCommand(opts as never);

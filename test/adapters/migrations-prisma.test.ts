@@ -111,8 +111,9 @@ describe('Prisma migration state against a real PostgreSQL', () => {
     expect(status.stdout).toContain('Database schema is up to date!');
     const diag = await drillbook(['diagnose', '--db', p.url, '--json'], { cwd: p.dir });
     expect(diag.exitCode).toBe(1);
-    const json = JSON.parse(diag.stdout) as { entries: Array<{ name: string; state: string }>; verdict: { runbooks: string[] } };
+    const json = JSON.parse(diag.stdout) as { entries: Array<{ name: string; state: string }>; counts: Record<string, number>; verdict: { runbooks: string[] } };
     expect(json.entries.find((e) => e.name === '20231231000000_hotfix_only_in_prod')?.state).toBe('phantom');
+    expect(json.counts).toEqual({ applied: 3, resolved: 0, modified: 0, pending: 0, 'rolled-back': 0, failed: 0, skipped: 0, phantom: 1, total: 4 });
     expect(json.verdict.runbooks).toEqual(['prisma-history-mismatch']);
   });
 
@@ -156,6 +157,49 @@ describe('Prisma migration state against a real PostgreSQL', () => {
   });
 });
 
+describe('Prisma: _prisma_migrations emptied beside a full schema', () => {
+  it('is an untracked schema, not "3 pending": deploy would fail with P3018 and then P3009, so the advice is a baseline', async () => {
+    const p = await project();
+    expect((await standin('prisma', ['migrate', 'deploy'], p.dir, p.url)).exitCode).toBe(0);
+    await sql(p.url, 'TRUNCATE _prisma_migrations');
+    const diag = await drillbook(['diagnose', '--db', p.url], { cwd: p.dir });
+    expect(diag.exitCode).toBe(1);
+    expect(diag.stdout).toContain(
+      'verdict: untracked schema: 2 application table(s) exist but public._prisma_migrations is empty; 2 pending migration(s) would re-create existing tables; prisma migrate deploy would re-run 20240101000000_init, fail (P3018: relation "users" already exists), record it as failed, and every later deploy would stop at P3009',
+    );
+    expect(diag.stdout).toContain('next: baseline, never deploy: compare first with npx prisma migrate diff --from-migrations prisma/migrations --to-config-datasource ("No difference detected" when every migration is in the schema), then npx prisma migrate resolve --applied "<name>" for each migration already in the schema (2 of 3 create tables that already exist, the newest of them 20240102000000_add_posts)');
+    expect(diag.stdout).not.toMatch(/drift: .*pending/);
+    expect(diag.stdout).not.toContain('next: npx prisma migrate deploy');
+    // What deploy does there (the stand-in models Prisma 7; by hand, real Prisma 7.10.1 printed the same codes):
+    const first = await standin('prisma', ['migrate', 'deploy'], p.dir, p.url);
+    expect(first.stderr).toContain('Error: P3018');
+    expect(first.stderr).toContain('relation "users" already exists');
+    expect((await standin('prisma', ['migrate', 'deploy'], p.dir, p.url)).stderr).toContain('Error: P3009');
+  });
+
+  it('the baseline it advises works: resolve --applied per migration, then in sync', async () => {
+    const p = await project();
+    await standin('prisma', ['migrate', 'deploy'], p.dir, p.url);
+    await sql(p.url, 'DELETE FROM _prisma_migrations');
+    for (const m of MIGRATIONS) expect((await standin('prisma', ['migrate', 'resolve', '--applied', m], p.dir, p.url)).exitCode).toBe(0);
+    const diag = await drillbook(['diagnose', '--db', p.url, '--json'], { cwd: p.dir });
+    expect(diag.exitCode).toBe(0);
+    const json = JSON.parse(diag.stdout) as { database: string; counts: Record<string, number> };
+    expect(json.database).toBe('tracked');
+    expect(json.counts).toEqual({ applied: 0, resolved: 3, modified: 0, pending: 0, 'rolled-back': 0, failed: 0, skipped: 0, phantom: 0, total: 3 });
+  });
+
+  it('a missing table is what P3005 is about; an empty table with no application tables is an empty database', async () => {
+    const p = await project();
+    await sql(p.url, 'CREATE TABLE _prisma_migrations (id VARCHAR(36) PRIMARY KEY NOT NULL, checksum VARCHAR(64) NOT NULL, finished_at TIMESTAMPTZ, migration_name VARCHAR(255) NOT NULL, logs TEXT, rolled_back_at TIMESTAMPTZ, started_at TIMESTAMPTZ NOT NULL DEFAULT now(), applied_steps_count INTEGER NOT NULL DEFAULT 0)');
+    const d = await diagnoseFolder({ tool: 'prisma', dir: p.migrations }, p.url);
+    expect(d.diagnosis.database).toBe('empty');
+    expect(d.verdict.next).toBe('npx prisma migrate deploy');
+    await sql(p.url, 'DROP TABLE _prisma_migrations; CREATE TABLE users (id serial primary key)');
+    expect((await diagnoseFolder({ tool: 'prisma', dir: p.migrations }, p.url)).verdict.line).toContain('public._prisma_migrations does not exist; 1 pending migration(s) would re-create existing tables; prisma migrate deploy refuses with P3005 until it is baselined');
+  });
+});
+
 describe('drillbook diagnose', () => {
   it('exit 2 with a clear message for bad arguments or an unreachable database', async () => {
     const p = await project();
@@ -168,5 +212,20 @@ describe('drillbook diagnose', () => {
     expect(nofolder.stderr).toContain('no migrations folder at nope');
     const badtool = await drillbook(['diagnose', '--tool', 'flyway'], { cwd: p.dir });
     expect(badtool.exitCode).toBe(2);
+    expect(badtool.stderr).toContain('drillbook: --tool: expected prisma, drizzle, ecto, got "flyway"');
+  });
+
+  it('--json: an error is a JSON object with an error field on stdout, and a non-zero exit', async () => {
+    const p = await project();
+    const down = await drillbook(['diagnose', '--json', '--db', 'postgresql://u:secret-pw@127.0.0.1:1/x'], { cwd: p.dir });
+    expect(down.exitCode).toBe(2);
+    expect(JSON.parse(down.stdout)).toEqual({ error: 'cannot connect to 127.0.0.1:1/x: connection refused (is the database running and reachable?)', exitCode: 2 });
+    expect(down.stdout + down.stderr).not.toContain('secret-pw');
+    const badtool = await drillbook(['diagnose', '--json', '--tool', 'flyway', '--db', p.url], { cwd: p.dir });
+    expect(badtool.exitCode).toBe(2);
+    expect(JSON.parse(badtool.stdout)).toMatchObject({ error: '--tool: expected prisma, drizzle, ecto, got "flyway"' });
+    const nofolder = await drillbook(['diagnose', '--json', '--db', p.url, '--migrations', 'nope'], { cwd: p.dir });
+    expect(JSON.parse(nofolder.stdout)).toEqual({ error: 'no migrations folder at nope', exitCode: 2 });
+    expect(nofolder.stderr).toBe('');
   });
 });

@@ -1,9 +1,11 @@
 /** Reading a migrations folder the way each tool does: layout, order, checksums. */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { DrillbookError } from '../../core/errors.js';
+import { DrillbookError, UsageError } from '../../core/errors.js';
+import { readDrizzleConfig, type DrizzleConfigResult } from '../../core/migrations/drizzle-config.js';
 import { drizzleHash } from '../../core/migrations/drizzle.js';
 import { prismaChecksum } from '../../core/migrations/prisma.js';
+import { compareVersions, ectoMigrationFile } from '../../core/migrations/ecto.js';
 import { ectoCreatedTables } from '../../core/migrations/sql-objects.js';
 import type { LocalMigration, Tool } from '../../core/migrations/types.js';
 
@@ -89,31 +91,65 @@ export function drizzleLocal(dir: string): { migrations: LocalMigration[]; nameT
   return { migrations, nameTracked: true };
 }
 
-/** Ecto: `<version>_<name>.exs` anywhere below; the effect of each is the `.sql` beside it (drillbook fixtures). */
-export function ectoLocal(dir: string): { migrations: LocalMigration[]; created: Map<string, string[]> } {
+/**
+ * Ecto: every `*.exs` below the folder (hidden files and folders skipped, as Path.wildcard does)
+ * whose name follows Ecto.Migrator's rule (see ectoMigrationFile); the effect of each is the `.sql`
+ * beside it when there is one (drillbook fixtures), else the tables its `create table(...)` names.
+ */
+export function ectoLocal(dir: string): { migrations: LocalMigration[]; created: Map<string, string[]>; exs: Map<string, string>; warnings: string[] } {
   const found: LocalMigration[] = [];
   const created = new Map<string, string[]>();
+  const exs = new Map<string, string>();
+  const warnings: string[] = [];
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.name.startsWith('.')) continue;
       const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.exs')) {
-        const m = /^(\d+)_(\w+)\.exs$/.exec(e.name);
-        if (!m) continue;
-        const stem = e.name.replace(/\.exs$/, '');
-        const sql = readMaybe(path.join(d, `${stem}.sql`));
-        const exs = readFileSync(p, 'utf8');
-        created.set(stem, ectoCreatedTables(exs));
-        found.push({ name: stem, sql, checksum: undefined, version: m[1]!, path: p });
+      if (e.isDirectory()) {
+        walk(p);
+        continue;
       }
+      const file = ectoMigrationFile(e.name);
+      if (file.kind === 'ex') warnings.push(`${path.relative(dir, p)} looks like a migration but ends in .ex: Ecto ignores it`);
+      if (file.kind !== 'migration') continue;
+      const stem = e.name.slice(0, -'.exs'.length);
+      const sql = readMaybe(path.join(d, `${stem}.sql`));
+      const source = readFileSync(p, 'utf8');
+      exs.set(stem, source);
+      created.set(stem, ectoCreatedTables(source));
+      found.push({ name: stem, sql, checksum: undefined, version: file.version, path: p });
     }
   };
   walk(dir);
-  const seen = new Set<string>();
-  for (const f of found) {
-    if (seen.has(f.version!)) throw new DrillbookError(`migrations can't be executed, migration version ${f.version} is duplicated`, { exitCode: 2 });
-    seen.add(f.version!);
+  // Enum.sort on {version, name, file}: by version, then name.
+  found.sort((a, b) => compareVersions(a.version!, b.version!) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { migrations: found, created, exs, warnings };
+}
+
+/** drizzle-kit's own default order when no --config is given (drizzle-kit/src/cli/commands/utils.ts). */
+export const DRIZZLE_CONFIG_NAMES = ['drizzle.config.ts', 'drizzle.config.js', 'drizzle.config.json'];
+
+export interface DrizzleConfigFile {
+  file: string;
+  result: DrizzleConfigResult;
+}
+
+/** The project's drizzle config, read statically (see readDrizzleConfig); undefined when there is none. */
+export function findDrizzleConfig(cwd: string, explicit: string | undefined): DrizzleConfigFile | undefined {
+  const candidates = explicit !== undefined ? [explicit] : DRIZZLE_CONFIG_NAMES;
+  for (const name of candidates) {
+    const file = path.resolve(cwd, name);
+    if (!existsSync(file)) {
+      if (explicit !== undefined) throw new UsageError(`no drizzle config at ${explicit}`);
+      continue;
+    }
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new UsageError(`cannot read ${name}: ${(e as Error).message}`);
+    }
+    return { file, result: readDrizzleConfig(text, file.endsWith('.json') ? 'json' : 'js') };
   }
-  found.sort((a, b) => (BigInt(a.version!) < BigInt(b.version!) ? -1 : 1));
-  return { migrations: found, created };
+  return undefined;
 }

@@ -62,27 +62,36 @@ export interface Located {
   local: LocalMigration[];
   nameTracked: boolean;
   created: Map<string, string[]>;
+  /** Ecto: each migration's .exs source, by name. */
+  exs?: Map<string, string>;
+  /** What reading the folder found worth saying (files the tool ignores, …). */
+  warnings: string[];
 }
 
 export function locate(tool: Tool, dir: string, url: string, opts: TrackingOptions = {}): Located {
   switch (tool) {
     case 'prisma':
-      return { tool, schema: opts.schema ?? prismaSchemaOf(url), table: opts.table ?? '_prisma_migrations', local: prismaLocal(dir), nameTracked: false, created: new Map() };
+      return { tool, schema: opts.schema ?? prismaSchemaOf(url), table: opts.table ?? '_prisma_migrations', local: prismaLocal(dir), nameTracked: false, created: new Map(), warnings: [] };
     case 'drizzle': {
       const { migrations, nameTracked } = drizzleLocal(dir);
-      return { tool, schema: opts.schema ?? 'drizzle', table: opts.table ?? '__drizzle_migrations', local: migrations, nameTracked, created: new Map() };
+      return { tool, schema: opts.schema ?? 'drizzle', table: opts.table ?? '__drizzle_migrations', local: migrations, nameTracked, created: new Map(), warnings: [] };
     }
     case 'ecto': {
-      const { migrations, created } = ectoLocal(dir);
-      return { tool, schema: opts.schema ?? 'public', table: opts.table ?? 'schema_migrations', local: migrations, nameTracked: false, created };
+      const { migrations, created, exs, warnings } = ectoLocal(dir);
+      return { tool, schema: opts.schema ?? 'public', table: opts.table ?? 'schema_migrations', local: migrations, nameTracked: false, created, exs, warnings };
     }
   }
 }
 
 export async function diagnose(c: pg.Client, at: Located): Promise<Diagnosis> {
+  const d = await classify(c, at);
+  return at.warnings.length ? { ...d, warnings: [...at.warnings, ...d.warnings] } : d;
+}
+
+async function classify(c: pg.Client, at: Located): Promise<Diagnosis> {
   const present = await tableExists(c, at.schema, at.table);
   const apps = await applicationTables(c, { schema: at.schema, table: at.table });
-  const qualified = `${at.schema}.${at.table}`;
+  const qualified = { schema: at.schema, name: at.table };
   const from = `${q(at.schema)}.${q(at.table)}`;
   switch (at.tool) {
     case 'prisma': {

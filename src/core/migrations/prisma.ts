@@ -3,6 +3,7 @@
  * deploy semantics for pending and failed, diagnose semantics for phantoms and edits.
  */
 import { createHash } from 'node:crypto';
+import { qualifiedName, type TableRef } from './types.js';
 import type { Diagnosis, LocalMigration, MigrationEntry } from './types.js';
 import { createdTables } from './sql-objects.js';
 
@@ -40,12 +41,17 @@ export function isResolvedApplied(r: PrismaRow): boolean {
   return r.logs === '' && r.finished_at !== null && r.started_at === r.finished_at && Number(r.applied_steps_count) === 0;
 }
 
-export function classifyPrisma(local: LocalMigration[], rows: PrismaRow[] | undefined, appTables: string[], table: string): Diagnosis {
+export function classifyPrisma(local: LocalMigration[], rows: PrismaRow[] | undefined, appTables: string[], tableRef: TableRef): Diagnosis {
+  const table = qualifiedName(tableRef);
   const warnings: string[] = [];
   const existing = new Set(appTables);
   const entries: MigrationEntry[] = [];
   const byName = new Map<string, PrismaRow[]>();
-  for (const r of rows ?? []) byName.set(r.migration_name, [...(byName.get(r.migration_name) ?? []), r]);
+  for (const r of rows ?? []) {
+    const list = byName.get(r.migration_name);
+    if (list) list.push(r);
+    else byName.set(r.migration_name, [r]);
+  }
   const latestApplied = [...(rows ?? [])].filter((r) => r.finished_at && !r.rolled_back_at).map((r) => r.migration_name).sort((a, b) => a.localeCompare(b)).pop();
 
   for (const m of local) {
@@ -83,6 +89,7 @@ export function classifyPrisma(local: LocalMigration[], rows: PrismaRow[] | unde
   }
   if (local.some((m) => m.sql === undefined)) warnings.push('a migration folder has no migration.sql (Prisma fails with P3015)');
   const tableExists = rows !== undefined;
-  const database = !tableExists ? (appTables.length ? 'untracked-schema' : 'empty') : 'tracked';
-  return { tool: 'prisma', table, tableExists, rowCount: rows?.length ?? 0, database, appTables, entries, warnings };
+  // A missing table (deploy: P3005) and an emptied one (deploy re-runs everything) are both untracked.
+  const database = tableExists && rows!.length > 0 ? 'tracked' : appTables.length ? 'untracked-schema' : 'empty';
+  return { tableRef, tool: 'prisma', table, tableExists, rowCount: rows?.length ?? 0, database, appTables, entries, warnings };
 }
