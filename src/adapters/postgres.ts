@@ -76,6 +76,18 @@ export class PgDatabases implements DatabasePort {
     this.pinned.set(name, identity);
   }
 
+  /**
+   * For connections drillbook opens elsewhere (migration-state steps): refuse, before anything
+   * runs, a server that is not the one this target was pinned to.
+   */
+  async verifyConnection(name: string, client: pg.Client): Promise<void> {
+    const conn = this.conns[name];
+    const pinned = this.pinned.get(name);
+    if (!conn || !pinned) return;
+    const changes = identityChanges(pinned, await readIdentity(client, conn));
+    if (changes.length) throw fail('DRILLBOOK_TARGET_CHANGED', `the server behind ${name} is not the one confirmed at the start (${changes.join('; ')}): nothing was run`);
+  }
+
   private async connect(name: string): Promise<Live> {
     const conn = this.conns[name];
     if (!conn) throw fail('DRILLBOOK_NO_URL', `no connection for database "${name}"`);

@@ -203,7 +203,7 @@ export async function runSession(opts: SessionOptions): Promise<number> {
       targets,
       secretInputs: new Set(Object.entries(runbook.inputs ?? {}).filter(([, s]) => s.secret).map(([n]) => n)),
     },
-    { shell: opts.shell ?? new ExecaShell(), db: opts.wrapDb ? opts.wrapDb(db) : db, migrations: opts.migrations ?? new MigrationsService(Object.fromEntries(Object.entries(opts.connections).map(([n, c]) => [n, c.url]))), clock: systemClock, journal, operator, redactor },
+    { shell: opts.shell ?? new ExecaShell(), db: opts.wrapDb ? opts.wrapDb(db) : db, migrations: opts.migrations ?? new MigrationsService(Object.fromEntries(Object.entries(opts.connections).map(([n, c]) => [n, c.url])), (name, client) => db.verifyConnection(name, client)), clock: systemClock, journal, operator, redactor },
     opts.resume?.events ?? [],
   );
 

@@ -10,7 +10,7 @@ import { healthCounts, type Finding, type HealthReport } from '../core/migration
 import { safeJson, visible } from '../core/migrations/display.js';
 import { stateCounts, type Tool } from '../core/migrations/types.js';
 import { diagnoseFolder, resolveDiagnoseTarget } from '../adapters/migrations/service.js';
-import { parseDatabaseUrl } from '../core/conn.js';
+import { resolveConnection } from '../core/conn.js';
 
 export interface DiagnoseOptions {
   tool?: string;
@@ -40,10 +40,11 @@ export async function diagnoseCommand(opts: DiagnoseOptions, out: NodeJS.Writabl
 
 async function diagnose(opts: DiagnoseOptions, out: NodeJS.WritableStream): Promise<number> {
   if (opts.tool !== undefined && !TOOLS.includes(opts.tool as Tool)) throw new UsageError(`--tool: expected ${TOOLS.join(', ')}, got ${JSON.stringify(opts.tool)}`);
-  const url = opts.db ?? process.env.DATABASE_URL;
-  if (!url) throw new UsageError('no database: pass --db URL or set DATABASE_URL');
-  const parts = parseDatabaseUrl(url);
-  if (!parts) throw new UsageError('--db: not a postgres:// or postgresql:// URL');
+  const given = opts.db ?? process.env.DATABASE_URL;
+  if (!given) throw new UsageError('no database: pass --db URL or set DATABASE_URL');
+  // Resolved once, as libpq reads it; a malformed or ambiguous URL is a usage error (never echoed).
+  const parts = resolveConnection(given, process.env, opts.db !== undefined ? '--db' : 'DATABASE_URL', process.env.USER || 'postgres');
+  const url = parts.url;
   const resolved = resolveDiagnoseTarget(
     {
       ...(opts.tool !== undefined ? { tool: opts.tool as Tool } : {}),

@@ -100,6 +100,10 @@ describe('the write lands only in the database that was confirmed, or nothing ru
     const bad = await drillbook(['run', RUNBOOK, '--auto'], { cwd, env: { CI: 'true', DATABASE_URL: staging.url.replace('@', '%zz@') } });
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toMatch(/bad % escape/);
+    const diag = await drillbook(['diagnose', '--db', staging.url.replace('@', '%zz@'), '--json'], { cwd, env: { CI: 'true' } });
+    expect(diag.exitCode).toBe(2);
+    expect(JSON.parse(diag.stdout)).toMatchObject({ error: expect.stringMatching(/^--db: the password in the connection URL has a bad % escape/), exitCode: 2 });
+    expect(diag.stdout + diag.stderr).not.toContain(pw);
     for (const url of [staging.url, withParam(staging.url, 'application_name', 'x')]) {
       const r = await drillbook(['run', RUNBOOK, '--auto', '--db', url], { cwd, env: { CI: 'true' } });
       expect(r.exitCode).toBe(2);

@@ -93,7 +93,11 @@ export function resolveDiagnoseTarget(req: TargetRequest, cwd: string): Resolved
   return { target, tracking: { ...(schema !== undefined ? { schema } : {}), ...(table !== undefined ? { table } : {}) }, config: fromConfig };
 }
 
-export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+/**
+ * A connection for one piece of work. `verify`, when given, runs first on the fresh connection:
+ * a run checks there that the server is still the one the operator confirmed.
+ */
+export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>, verify?: (c: pg.Client) => Promise<void>): Promise<T> {
   const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, application_name: 'drillbook' });
   c.on('error', () => undefined);
   try {
@@ -103,6 +107,7 @@ export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T
     throw new DrillbookError(explainPgError(parts ? `${parts.host}:${parts.port}/${parts.database}` : 'the database', e as PgError, 0, false), { exitCode: 2 });
   }
   try {
+    if (verify) await verify(c);
     return await fn(c);
   } finally {
     await c.end().catch(() => undefined);
@@ -172,7 +177,14 @@ async function explainDiagnoseError(c: pg.Client, e: PgError, at: Located): Prom
 
 /** The `migrations` runbook step: a live check against `expect`, or a gated write. */
 export class MigrationsService implements MigrationsPort {
-  constructor(private readonly urls: Readonly<Record<string, string>>) {}
+  /**
+   * `verify(database, client)`, when given, runs on every connection before anything is read or
+   * written: a run refuses there a server other than the one confirmed at the start.
+   */
+  constructor(
+    private readonly urls: Readonly<Record<string, string>>,
+    private readonly verify?: (database: string, client: pg.Client) => Promise<void>,
+  ) {}
 
   async run(req: MigrationsRequest): Promise<MigrationsOutcome> {
     const m = req.step.step.migrations!;
@@ -184,7 +196,8 @@ export class MigrationsService implements MigrationsPort {
       const opts: TrackingOptions = m.schema ? { schema: m.schema } : {};
       if (m.action) {
         const located = locate(target.tool, target.dir, url, opts);
-        const written = await withClient(url, (c) => writeTracking(c, located, m.action!, req.names));
+        const check = this.verify ? (c: pg.Client) => this.verify!(req.database, c) : undefined;
+        const written = await withClient(url, (c) => writeTracking(c, located, m.action!, req.names), check);
         const after = await diagnoseFolder(target, url, opts);
         return { pass: true, summary: `${m.action}: wrote ${written.length} row(s); now ${after.verdict.line}`, table: tableOf(after.diagnosis), written };
       }
