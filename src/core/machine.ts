@@ -328,8 +328,9 @@ export function rollbackSummary(state: RunState): { undone: string[]; notUndone:
   if (notUndone.length === 0 && failed.length === 0) {
     // Said from what ran, never assumed: whether the database is as it was takes a comparison
     // (a drill fingerprints it before and after; in an incident, check it).
+    const checks = (state.rollback?.queue ?? []).filter((id) => state.plan.steps[id]?.action === 'check' && state.steps[id]?.stage === 'passed');
     summary = undone.length
-      ? `Every step that changed the target was undone by its rollback step (${undone.join(', ')}). That the database is back to its state before the run has not been compared: check it.`
+      ? `Every step that changed the target was undone by its rollback step (${undone.join(', ')})${checks.length ? `, and the rollback's checks pass (${checks.join(', ')})` : ''}. That the whole database is back to its state before the run has not been compared: check it.`
       : 'Nothing had changed the target; nothing needed undoing.';
   } else {
     const parts: string[] = [];
