@@ -216,7 +216,8 @@ export class PgDatabases implements DatabasePort {
     return { ok: false, error: this.explainFailure(database, r.error, timeoutMs, signal.aborted, r.silent) };
   }
 
-  async execute(database: string, sql: string, params: readonly string[], timeoutMs: number, signal: AbortSignal): Promise<QueryOutcome> {
+  async execute(database: string, sql: string, params: readonly string[], timeoutMs: number, signal: AbortSignal, options: { transaction?: boolean } = {}): Promise<QueryOutcome> {
+    if (options.transaction === false) return this.executeOutside(database, sql, params, timeoutMs, signal);
     const statements = splitSql(sql);
     if (statements.length === 0) return { ok: false, error: 'the step has no SQL statement to run' };
     const control = statements.find(isTransactionControl);
@@ -260,6 +261,35 @@ export class PgDatabases implements DatabasePort {
       unknown: true,
       error: `${message}, after COMMIT was sent: the change may or may not have been committed${xid ? ` (check it, e.g. SELECT txid_status(${xid}))` : ''}`,
     };
+  }
+
+  /**
+   * One statement in autocommit (CREATE INDEX CONCURRENTLY, VACUUM, ...): no transaction to roll
+   * back, so a failure may leave partial work, and a lost answer leaves the outcome unknown.
+   */
+  private async executeOutside(database: string, sql: string, params: readonly string[], timeoutMs: number, signal: AbortSignal): Promise<QueryOutcome> {
+    const statements = splitSql(sql);
+    if (statements.length !== 1) return { ok: false, error: `a statement run outside a transaction must be alone; this step has ${statements.length}. Nothing was run.` };
+    const stmt = statements[0]!;
+    if (isTransactionControl(stmt)) return { ok: false, error: `"${stmt.keywords.join(' ')}" cannot be a step of its own. Nothing was run.` };
+    let sent = false;
+    const r = await this.guarded(database, timeoutMs, signal, async (client, progress) => {
+      await client.query(`SET statement_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
+      try {
+        sent = true;
+        return await readBounded(client, stmt, params, progress);
+      } finally {
+        await client.query('RESET statement_timeout').catch(() => undefined);
+      }
+    });
+    if (r.ok) return { ok: true, result: r.value.rows, rowCount: r.value.rows.rowCount };
+    const message = this.explainFailure(database, r.error, timeoutMs, signal.aborted, r.silent);
+    const lost = r.silent || /^lost the connection/.test(message);
+    if (sent && lost) {
+      if (r.client) this.drop(database, r.client);
+      return { ok: false, unknown: true, error: `${message}, while a statement ran outside a transaction: it may have finished, partly or wholly (check what it leaves, e.g. an INVALID index)` };
+    }
+    return { ok: false, error: sent ? `${message} (it ran outside a transaction: look for partial work it may have left, such as an INVALID index)` : message };
   }
 
   private async transactionFate(name: string, xid: string): Promise<string | undefined> {

@@ -319,7 +319,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
         const ac = new AbortController();
         for (const c of rb.rehearsal?.success ?? []) {
           const database = c.database ?? defaultDatabaseName(rb) ?? names[0]!;
-          const r = await run.ports.db.check(database, c.check, (c.params ?? []).map((p) => values[p] ?? ''), 30_000, ac.signal);
+          const r = await run.ports.db.check(database, run.sqlOf(c.check), (c.params ?? []).map((p) => values[p] ?? ''), 30_000, ac.signal);
           const failures = r.ok ? evaluateExpect(c.expect, r.result) : [r.error];
           run.record({ type: 'rehearsal.check', id: c.id, title: c.title, pass: failures.length === 0, failures, ...(r.ok ? { result: r.result } : { error: r.error }) });
         }

@@ -69,8 +69,8 @@ export class HangingDb implements DatabasePort {
   check(database: string, sql: string, params: readonly string[], timeoutMs: number, signal: AbortSignal): Promise<QueryOutcome> {
     return this.withLock(() => this.inner.check(database, sql, params, timeoutMs, signal));
   }
-  execute(database: string, sql: string, params: readonly string[], timeoutMs: number, signal: AbortSignal): Promise<QueryOutcome> {
-    return this.withLock(() => this.inner.execute(database, sql, params, timeoutMs, signal));
+  execute(database: string, sql: string, params: readonly string[], timeoutMs: number, signal: AbortSignal, options?: { transaction?: boolean }): Promise<QueryOutcome> {
+    return this.withLock(() => this.inner.execute(database, sql, params, timeoutMs, signal, options));
   }
   inspect(database: string) {
     return this.inner.inspect(database);

@@ -5,6 +5,7 @@
 import os from 'node:os';
 import { resolveConnection, type ResolvedConnection } from '../core/conn.js';
 import { UsageError } from '../core/errors.js';
+import { identifierProblem } from '../core/sql-split.js';
 import type { Runbook } from '../core/runbook.js';
 import { didYouMean } from '../core/suggest.js';
 
@@ -61,6 +62,8 @@ export function resolveInputs(runbook: Runbook, vars: Record<string, string>, en
 
 export function checkPattern(runbook: Runbook, name: string, value: string): void {
   const spec = runbook.inputs?.[name];
+  const notName = spec?.kind === 'identifier' ? identifierProblem(value) : undefined;
+  if (notName) throw new UsageError(`input ${name}: ${spec?.secret ? 'the value' : JSON.stringify(value)} is not a table, index or column name: ${notName}`, spec?.description);
   if (spec?.pattern && !new RegExp(`^(?:${spec.pattern})$`).test(value)) {
     throw new UsageError(`input ${name}: ${spec.secret ? 'the value' : JSON.stringify(value)} does not match the pattern ${spec.pattern}`, spec.description);
   }

@@ -15,8 +15,8 @@ const DEFAULT_COMMAND_TIMEOUT = 30 * 60_000;
 export async function executeStep(run: Run, step: PlanStep, signal: AbortSignal): Promise<void> {
   const s = step.step;
   if (s.run !== undefined) return runCommand(run, step, s.run, signal);
-  if (s.check !== undefined) return runCheck(run, step, s.check, signal);
-  if (s.sql !== undefined) return runSql(run, step, s.sql, signal);
+  if (s.check !== undefined) return runCheck(run, step, run.sqlOf(s.check), signal);
+  if (s.sql !== undefined) return runSql(run, step, run.sqlOf(s.sql), signal);
   if (s.migrations) return runMigrations(run, step, signal);
 }
 
@@ -118,9 +118,10 @@ async function runSql(run: Run, step: PlanStep, sql: string, signal: AbortSignal
   // PostgreSQL, not the label, keeps it from writing.
   const readOnly = step.effect === 'read-only';
   const timeoutMs = run.timeoutOf(step, readOnly ? DEFAULT_CHECK_TIMEOUT : DEFAULT_SQL_TIMEOUT);
+  const outside = step.step.transaction === false;
   const outcome = readOnly
     ? await run.ports.db.check(database, sql, values, timeoutMs, signal)
-    : await run.ports.db.execute(database, sql, values, timeoutMs, signal);
+    : await run.ports.db.execute(database, sql, values, timeoutMs, signal, outside ? { transaction: false } : {});
   const took = run.ports.clock.now().getTime() - started;
   if (!outcome.ok) {
     run.record({ type: 'sql.result', step: step.id, database, sql: sql.trim(), params: display, error: outcome.error, durationMs: took, ...(outcome.unknown ? { unknown: true } : {}) });
@@ -128,7 +129,7 @@ async function runSql(run: Run, step: PlanStep, sql: string, signal: AbortSignal
       run.record({ type: 'step.finished', step: step.id, outcome: 'unknown', reason: outcome.error });
       return;
     }
-    run.record({ type: 'step.finished', step: step.id, outcome: 'failed', reason: readOnly ? outcome.error : `${outcome.error} (the transaction was rolled back: nothing changed)` });
+    run.record({ type: 'step.finished', step: step.id, outcome: 'failed', reason: readOnly || outside ? outcome.error : `${outcome.error} (the transaction was rolled back: nothing changed)` });
     return;
   }
   run.record({

@@ -4,7 +4,7 @@
  */
 import type { Problem, Severity } from './errors.js';
 import { placeholders } from './interpolate.js';
-import { escapesReadOnly, isTransactionControl, maxParam, splitSql } from './sql-split.js';
+import { escapesReadOnly, identifierProblem, isTransactionControl, maxParam, splitSql, sqlPlaceholders } from './sql-split.js';
 import { defaultDatabaseName, effectOf, type Runbook, type Step } from './runbook.js';
 import { ACTION_KEYS, type ActionKey } from './schema.js';
 import { didYouMean } from './suggest.js';
@@ -18,6 +18,7 @@ const APPLIES_TO: Record<string, readonly ActionKey[]> = {
   cwd: ['run'],
   expect_exit: ['run'],
   timeout: ['run', 'check', 'sql'],
+  transaction: ['sql'],
   database: ['check', 'sql', 'run', 'migrations'],
 };
 
@@ -44,6 +45,10 @@ export function lintRunbook(rb: Runbook, file: string, loc: Locator): Problem[] 
       if (re && spec.default !== undefined && !re.test(String(spec.default))) {
         add('error', ['inputs', name, 'default'], `input "${name}": default ${JSON.stringify(spec.default)} does not match its pattern`);
       }
+    }
+    if (spec.kind === 'identifier' && spec.default !== undefined) {
+      const why = identifierProblem(String(spec.default));
+      if (why) add('error', ['inputs', name, 'default'], `input "${name}": default is not an identifier: ${why}`);
     }
     if (spec.secret && spec.default !== undefined) {
       add('warning', ['inputs', name, 'default'], `input "${name}" is secret but has a default written in the runbook`);
@@ -150,8 +155,22 @@ export function lintRunbook(rb: Runbook, file: string, loc: Locator): Problem[] 
     }
     const sql = step.check ?? step.sql;
     if (sql !== undefined) {
-      for (const name of placeholders(sql)) {
-        add('error', [...sPath, action], `\${${name}} in SQL: inputs reach SQL only as bind parameters; use params: [${name}] and $1`, true);
+      for (const { name, inCode } of sqlPlaceholders(sql)) {
+        if (inputs[name]?.kind === 'identifier') {
+          if (!inCode) add('error', [...sPath, action], `\${${name}} inside a string or comment is never filled in: an identifier input stands in the SQL itself (it is quoted for you)`, true);
+          continue;
+        }
+        add('error', [...sPath, action], `\${${name}} in SQL: inputs reach SQL only as bind parameters (use params: [${name}] and $1); a table, index or column name is an input of kind: identifier`, true);
+      }
+      if (step.transaction === false) {
+        const st = splitSql(sql);
+        if (action !== 'sql') {
+          // reported by APPLIES_TO
+        } else if (effectOf(step) === 'read-only') {
+          add('error', [...sPath, 'transaction'], 'transaction: false is for statements that write outside a transaction; a read-only step runs in a READ ONLY transaction', true);
+        } else if (st.length !== 1) {
+          add('error', [...sPath, 'sql'], `transaction: false runs exactly one statement (this has ${st.length}): split it into steps`, true);
+        }
       }
       const statements = splitSql(sql);
       const readOnly = action === 'check' || effectOf(step) === 'read-only';
@@ -270,7 +289,10 @@ export function lintRunbook(rb: Runbook, file: string, loc: Locator): Problem[] 
     successIds.add(c.id);
     if (c.database !== undefined && !(c.database in databases)) add('error', [...cPath, 'database'], `unknown database "${c.database}"${didYouMean(c.database, dbNames)}`);
     for (const [j, p] of (c.params ?? []).entries()) if (!(p in inputs)) add('error', [...cPath, 'params', j], `unknown input "${p}"`);
-    for (const name of placeholders(c.check)) add('error', [...cPath, 'check'], `\${${name}} in SQL: use params and $1`);
+    for (const { name, inCode } of sqlPlaceholders(c.check)) {
+      if (inputs[name]?.kind === 'identifier' && inCode) continue;
+      add('error', [...cPath, 'check'], `\${${name}} in SQL: use params and $1 (or an input of kind: identifier for a name)`);
+    }
     lintStatements(splitSql(c.check), [...cPath, 'check'], 'a rehearsal check');
   });
   for (const [name] of Object.entries(rehearsal?.inputs ?? {})) {

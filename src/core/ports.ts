@@ -44,8 +44,8 @@ export type IdentifyOutcome = { ok: true; identity: ServerIdentity } | { ok: fal
 export interface DatabasePort {
   /** Read-only: a READ ONLY transaction with statement_timeout; always rolled back. */
   check(database: string, sql: string, params: readonly string[], timeoutMs: number, signal: AbortSignal): Promise<QueryOutcome>;
-  /** A write in one transaction, committed when it succeeds. */
-  execute(database: string, sql: string, params: readonly string[], timeoutMs: number, signal: AbortSignal): Promise<QueryOutcome>;
+  /** A write in one transaction, committed when it succeeds; or, with transaction: false, one statement in autocommit. */
+  execute(database: string, sql: string, params: readonly string[], timeoutMs: number, signal: AbortSignal, options?: { transaction?: boolean }): Promise<QueryOutcome>;
   /** Server facts pinned in the transcript; an unreachable target is reported, not thrown. */
   inspect(database: string): Promise<Partial<TargetInfo>>;
   /** Who the server behind this target says it is (connecting if needed; a changed server is refused). */

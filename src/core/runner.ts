@@ -15,6 +15,7 @@ import { StreamRedactor } from './redact.js';
 import type { Runbook } from './runbook.js';
 import { durationMs } from './runbook.js';
 import { executeStep } from './execute.js';
+import { fillSqlIdentifiers, identifierProblem } from './sql-split.js';
 
 export interface RunContext {
   runbook: Runbook;
@@ -154,15 +155,27 @@ export class Run implements Session {
     return ps ? fillText(ps.title, this.displayValues()) : id;
   }
 
+  /** Inputs of kind identifier: the names that may stand in SQL, quoted. */
+  private identifierInputs(): ReadonlySet<string> {
+    return new Set(Object.entries(this.ctx.runbook.inputs ?? {}).filter(([, s]) => s.kind === 'identifier').map(([n]) => n));
+  }
+
+  /** A step's SQL as it runs: identifier inputs filled in, quoted (values stay bind parameters). */
+  sqlOf(sql: string, values: Readonly<Record<string, string>> = this.ctx.values): string {
+    const ids = this.identifierInputs();
+    return ids.size ? fillSqlIdentifiers(sql, values, ids) : sql;
+  }
+
   /** The exact command or SQL a step will run, values filled in for reading (secrets redacted). */
   preview(step: PlanStep): string {
     const s = step.step;
     const values = this.displayValues();
     if (s.run !== undefined) return fillCommand(s.run, values);
-    const sql = s.sql ?? s.check;
-    if (sql !== undefined) {
+    const raw = s.sql ?? s.check;
+    if (raw !== undefined) {
+      const sql = this.sqlOf(raw, values);
       const params = (s.params ?? []).map((p, i) => `$${i + 1} = ${JSON.stringify(values[p] ?? '')}`);
-      const target = step.database ? `-- on ${step.database}\n` : '';
+      const target = step.database ? `-- on ${step.database}${s.transaction === false ? ' (outside a transaction)' : ''}\n` : '';
       return `${target}${sql.trim()}${params.length ? `\n-- ${params.join(', ')}` : ''}${s.check !== undefined ? `\n-- expect: ${describeExpect(s.expect)}` : ''}`;
     }
     if (s.migrations) {
@@ -406,6 +419,11 @@ export class Run implements Session {
       const value = answer.value;
       if (spec?.pattern && !new RegExp(`^(?:${spec.pattern})$`).test(value)) {
         error = `"${spec.secret ? '[REDACTED]' : value}" does not match the pattern ${spec.pattern}`;
+        continue;
+      }
+      const notName = spec?.kind === 'identifier' ? identifierProblem(value) : undefined;
+      if (notName) {
+        error = `"${spec?.secret ? '[REDACTED]' : value}" is not a table, index or column name: ${notName}`;
         continue;
       }
       if (spec?.secret) this.ports.redactor.add(value);

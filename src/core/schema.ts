@@ -30,6 +30,10 @@ export const inputSchema = z.strictObject({
     .describe('Read the value from this environment variable when it is set.'),
   secret: z.boolean().optional().describe('Never shown or written: redacted everywhere.'),
   pattern: z.string().optional().describe('A regular expression the whole value must match.'),
+  kind: z
+    .enum(['text', 'identifier'])
+    .optional()
+    .describe('identifier: a table, index or column name (or schema.name). It may then appear as ${name} in SQL, where it is filled in quoted as an identifier ("name"), so any value is safe.'),
 });
 
 export const environmentSchema = z.enum(['production', 'staging', 'development']);
@@ -118,6 +122,10 @@ export const stepSchema = z.strictObject({
   expect: expectSchema.optional(),
   retry: retrySchema.optional(),
   timeout: duration.optional().describe('Command timeout, or statement_timeout of a check or sql step (default 30s for checks).'),
+  transaction: z
+    .boolean()
+    .optional()
+    .describe('sql steps: false runs its one statement outside a transaction (CREATE INDEX CONCURRENTLY, VACUUM). Still gated by its effect; a failure may leave partial work behind.'),
   cwd: z.string().optional(),
   expect_exit: z.union([z.number().int(), z.array(z.number().int())]).optional().describe('Exit code(s) that count as success (default 0).'),
   // safety
@@ -156,9 +164,14 @@ export const rehearsalCheckSchema = z.strictObject({
   expect: expectSchema.optional(),
 });
 
+const expectError = z
+  .union([z.string().regex(/^[0-9A-Z]{5}$/, 'a SQLSTATE code such as "23505"'), z.literal(true)])
+  .optional()
+  .describe('The statement is expected to fail (with this SQLSTATE, or true for any error): the broken state it stages is what it leaves behind.');
+
 const setupItem = z.union([
-  z.strictObject({ file: z.string().min(1) }),
-  z.strictObject({ sql: z.string().min(1) }),
+  z.strictObject({ file: z.string().min(1), expect_error: expectError }),
+  z.strictObject({ sql: z.string().min(1), expect_error: expectError }),
 ]);
 
 export const rehearsalSchema = z.strictObject({

@@ -25,7 +25,84 @@ export interface SqlStatement {
 const isIdentStart = (c: string) => /[A-Za-z_\u0080-\uffff]/.test(c);
 const isIdentChar = (c: string) => /[A-Za-z0-9_$\u0080-\uffff]/.test(c);
 
-/** Split SQL into statements. Unterminated strings or comments run to the end (PostgreSQL reports them). */
+/**
+ * Where the text that starts at `i` stops being code: the end of a comment, a quoted string, a
+ * quoted identifier or a dollar-quoted body that starts there; -1 when code starts there.
+ * Unterminated ones run to the end (PostgreSQL reports them).
+ */
+function skipNonCode(sql: string, i: number): number {
+  const n = sql.length;
+  const c = sql[i]!;
+  const next = sql[i + 1] ?? '';
+  if (c === '-' && next === '-') {
+    const nl = sql.indexOf('\n', i);
+    return nl < 0 ? n : nl;
+  }
+  if (c === '/' && next === '*') {
+    let level = 1;
+    let j = i + 2;
+    while (j < n && level > 0) {
+      if (sql[j] === '/' && sql[j + 1] === '*') {
+        level++;
+        j += 2;
+      } else if (sql[j] === '*' && sql[j + 1] === '/') {
+        level--;
+        j += 2;
+      } else j++;
+    }
+    return j;
+  }
+  if (c === "'") {
+    // E'…' (backslash escapes) when an E/e stands right before the quote as its own token.
+    const prev = sql[i - 1] ?? '';
+    const escapes = (prev === 'E' || prev === 'e') && !isIdentChar(sql[i - 2] ?? '');
+    let j = i + 1;
+    while (j < n) {
+      const d = sql[j]!;
+      if (escapes && d === '\\') {
+        j += 2;
+        continue;
+      }
+      if (d === "'") {
+        if (sql[j + 1] === "'") {
+          j += 2;
+          continue;
+        }
+        return j + 1;
+      }
+      j++;
+    }
+    return n;
+  }
+  if (c === '"') {
+    let j = i + 1;
+    while (j < n) {
+      if (sql[j] === '"') {
+        if (sql[j + 1] === '"') {
+          j += 2;
+          continue;
+        }
+        return j + 1;
+      }
+      j++;
+    }
+    return n;
+  }
+  if (c === '$' && !isIdentChar(sql[i - 1] ?? '')) {
+    let j = i + 1;
+    if (j < n && isIdentStart(sql[j]!)) {
+      while (j < n && isIdentChar(sql[j]!) && sql[j] !== '$') j++;
+    }
+    if (sql[j] === '$' && !(j > i + 1 && sql[i + 1]! >= '0' && sql[i + 1]! <= '9')) {
+      const tag = sql.slice(i, j + 1);
+      const end = sql.indexOf(tag, j + 1);
+      return end < 0 ? n : end + tag.length;
+    }
+  }
+  return -1;
+}
+
+/** Split SQL into statements. */
 export function splitSql(sql: string): SqlStatement[] {
   const out: SqlStatement[] = [];
   const n = sql.length;
@@ -59,83 +136,27 @@ export function splitSql(sql: string): SqlStatement[] {
 
   while (i < n) {
     const c = sql[i]!;
-    const next = sql[i + 1] ?? '';
     if (c === '\n') {
       line++;
       i++;
       continue;
     }
-    if (c === '-' && next === '-') {
-      while (i < n && sql[i] !== '\n') i++;
-      continue;
-    }
-    if (c === '/' && next === '*') {
-      let level = 1;
-      i += 2;
-      while (i < n && level > 0) {
-        if (sql[i] === '/' && sql[i + 1] === '*') {
-          level++;
-          i += 2;
-        } else if (sql[i] === '*' && sql[i + 1] === '/') {
-          level--;
-          i += 2;
-        } else {
-          if (sql[i] === '\n') line++;
-          i++;
-        }
+    const skipped = skipNonCode(sql, i);
+    const comment = c === '-' || c === '/';
+    if (skipped >= 0) {
+      if (!comment && !significant) {
+        significant = true;
+        stmtLine = line;
       }
+      line += countNewlines(sql.slice(i, skipped));
+      i = skipped;
       continue;
     }
     if (!significant && !/\s/.test(c) && c !== ';') {
       significant = true;
       stmtLine = line;
     }
-    if (c === "'") {
-      // E'…' (backslash escapes) when an E/e stands right before the quote as its own token.
-      const prev = sql[i - 1] ?? '';
-      const escapes = (prev === 'E' || prev === 'e') && !isIdentChar(sql[i - 2] ?? '');
-      i++;
-      while (i < n) {
-        const d = sql[i]!;
-        if (d === '\n') line++;
-        if (escapes && d === '\\') {
-          i += 2;
-          continue;
-        }
-        if (d === "'") {
-          if (sql[i + 1] === "'") {
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        i++;
-      }
-      continue;
-    }
-    if (c === '"') {
-      i++;
-      while (i < n) {
-        if (sql[i] === '\n') line++;
-        if (sql[i] === '"') {
-          if (sql[i + 1] === '"') {
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        i++;
-      }
-      continue;
-    }
-    if (c === '$') {
-      const prev = sql[i - 1] ?? '';
-      if (isIdentChar(prev)) {
-        i++;
-        continue;
-      }
+    if (c === '$' && !isIdentChar(sql[i - 1] ?? '')) {
       // $n: a parameter.
       let j = i + 1;
       while (j < n && sql[j]! >= '0' && sql[j]! <= '9') j++;
@@ -150,19 +171,6 @@ export function splitSql(sql: string): SqlStatement[] {
         pieces.push(sql.slice(pieceStart, i), `$${k}`);
         pieceStart = j;
         i = j;
-        continue;
-      }
-      // $tag$ … $tag$
-      j = i + 1;
-      if (j < n && isIdentStart(sql[j]!)) {
-        while (j < n && isIdentChar(sql[j]!) && sql[j] !== '$') j++;
-      }
-      if (sql[j] === '$') {
-        const tag = sql.slice(i, j + 1);
-        const end = sql.indexOf(tag, j + 1);
-        const stop = end < 0 ? n : end + tag.length;
-        line += countNewlines(sql.slice(i, stop));
-        i = stop;
         continue;
       }
       i++;
@@ -199,6 +207,71 @@ export function splitSql(sql: string): SqlStatement[] {
     i++;
   }
   flush(n);
+  return out;
+}
+
+const PLACEHOLDER = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}/;
+
+/** Every `${name}` in SQL, and whether it stands in code (fillable) or inside a string or comment. */
+export function sqlPlaceholders(sql: string): Array<{ name: string; inCode: boolean }> {
+  const found: Array<{ name: string; inCode: boolean }> = [];
+  for (let i = 0; i < sql.length; ) {
+    const skipped = skipNonCode(sql, i);
+    if (skipped >= 0) {
+      for (const m of sql.slice(i, skipped).matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) found.push({ name: m[1]!, inCode: false });
+      i = skipped;
+      continue;
+    }
+    const m = sql[i] === '$' ? PLACEHOLDER.exec(sql.slice(i, i + 200)) : null;
+    if (m) {
+      found.push({ name: m[1]!, inCode: true });
+      i += m[0].length;
+      continue;
+    }
+    i++;
+  }
+  return found;
+}
+
+/** Quote an identifier input's value: "name", or "schema"."name" for a qualified one. */
+export function quoteIdentifier(value: string): string {
+  return value
+    .split('.')
+    .map((part) => `"${part.replace(/"/g, '""')}"`)
+    .join('.');
+}
+
+/** Why a value cannot be an identifier input, or undefined when it can. */
+export function identifierProblem(value: string): string | undefined {
+  if (value.includes('\u0000')) return 'it holds a NUL character';
+  const parts = value.split('.');
+  if (parts.length > 2) return 'an identifier is a name, or schema.name';
+  for (const part of parts) {
+    if (part === '') return 'an empty name';
+    if (Buffer.byteLength(part, 'utf8') > 63) return `"${part.slice(0, 20)}…" is longer than PostgreSQL's 63 bytes`;
+  }
+  return undefined;
+}
+
+/** Fill `${name}` of identifier inputs in SQL code (never inside strings or comments), quoted. */
+export function fillSqlIdentifiers(sql: string, values: Readonly<Record<string, string>>, identifiers: ReadonlySet<string>): string {
+  let out = '';
+  for (let i = 0; i < sql.length; ) {
+    const skipped = skipNonCode(sql, i);
+    if (skipped >= 0) {
+      out += sql.slice(i, skipped);
+      i = skipped;
+      continue;
+    }
+    const m = sql[i] === '$' ? PLACEHOLDER.exec(sql.slice(i, i + 200)) : null;
+    if (m && identifiers.has(m[1]!) && values[m[1]!] !== undefined) {
+      out += quoteIdentifier(values[m[1]!]!);
+      i += m[0].length;
+      continue;
+    }
+    out += sql[i];
+    i++;
+  }
   return out;
 }
 

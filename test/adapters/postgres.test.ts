@@ -203,3 +203,24 @@ describe('a network that fails in the middle', () => {
     await proxy.close();
   });
 });
+
+describe('a statement outside a transaction (transaction: false)', () => {
+  it('runs CREATE INDEX CONCURRENTLY, which no transaction may hold', async () => {
+    const r = await dbs.execute('prod', 'CREATE INDEX CONCURRENTLY t_name_idx ON t (name)', [], 10_000, never, { transaction: false });
+    expect(r.ok, !r.ok ? r.error : '').toBe(true);
+    expect((await sql(url, "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_name_idx'::regclass")).rows[0].indisvalid).toBe(true);
+  });
+
+  it('a failure says it may have left partial work (the INVALID index of a failed concurrent build), never "rolled back"', async () => {
+    await sql(url, "INSERT INTO t VALUES (60, 'dup'), (61, 'dup')");
+    const r = await dbs.execute('prod', 'CREATE UNIQUE INDEX CONCURRENTLY t_name_key ON t (name)', [], 10_000, never, { transaction: false });
+    expect(!r.ok && r.error).toMatch(/^23505: .*ran outside a transaction: look for partial work/);
+    expect((await sql(url, "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_name_key'::regclass")).rows[0].indisvalid).toBe(false);
+    await sql(url, 'DROP INDEX t_name_key; DELETE FROM t WHERE id IN (60, 61)');
+  });
+
+  it('refuses more than one statement', async () => {
+    const r = await dbs.execute('prod', 'VACUUM t; VACUUM t', [], 10_000, never, { transaction: false });
+    expect(!r.ok && r.error).toMatch(/must be alone; this step has 2\. Nothing was run\./);
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapesReadOnly, isTransactionControl, splitSql } from '../../src/core/sql-split.js';
+import { escapesReadOnly, fillSqlIdentifiers, identifierProblem, isTransactionControl, quoteIdentifier, splitSql, sqlPlaceholders } from '../../src/core/sql-split.js';
 
 describe('SQL split as PostgreSQL lexes it', () => {
   it('splits at top-level semicolons and renumbers each statement\'s parameters', () => {
@@ -47,5 +47,34 @@ SELECT $$;$$, a$1 FROM t`;
   it('is linear: a huge statement splits in one pass', () => {
     const big = `SELECT '${'x'.repeat(2_000_000)}'; SELECT 2`;
     expect(splitSql(big)).toHaveLength(2);
+  });
+});
+
+describe('identifier inputs in SQL', () => {
+  it('fills ${name} in code, quoted, and never inside strings or comments', () => {
+    const sql = `DROP INDEX CONCURRENTLY \${index}; SELECT '\${index}' -- \${index}\nFROM \${table}`;
+    expect(fillSqlIdentifiers(sql, { index: 'users_email_key', table: 'public.User' }, new Set(['index', 'table']))).toBe(
+      `DROP INDEX CONCURRENTLY "users_email_key"; SELECT '\${index}' -- \${index}\nFROM "public"."User"`,
+    );
+    expect(sqlPlaceholders(sql)).toEqual([
+      { name: 'index', inCode: true },
+      { name: 'index', inCode: false },
+      { name: 'index', inCode: false },
+      { name: 'table', inCode: true },
+    ]);
+  });
+
+  it('any value is safe once quoted: a hostile name stays one identifier', () => {
+    const hostile = 'x"; DROP TABLE users; --';
+    expect(quoteIdentifier(hostile)).toBe('"x""; DROP TABLE users; --"');
+    expect(splitSql(fillSqlIdentifiers('DROP INDEX ${i}', { i: hostile }, new Set(['i'])))).toHaveLength(1);
+  });
+
+  it('refuses values that cannot be a name', () => {
+    expect(identifierProblem('users')).toBeUndefined();
+    expect(identifierProblem('public.users')).toBeUndefined();
+    expect(identifierProblem('a.b.c')).toMatch(/schema\.name/);
+    expect(identifierProblem('x'.repeat(64))).toMatch(/63 bytes/);
+    expect(identifierProblem('')).toMatch(/empty/);
   });
 });
