@@ -8,7 +8,7 @@ import path from 'node:path';
 import { autoOperator } from '../core/auto-operator.js';
 import { isLocalHost, parseDatabaseUrl } from '../core/conn.js';
 import { UsageError } from '../core/errors.js';
-import type { Environment, Mode, Recorded, RunOutcome, TargetInfo } from '../core/events.js';
+import type { Environment, Mode, Recorded, RunEvent, RunOutcome, TargetInfo } from '../core/events.js';
 import { buildPlan, type PlanTarget } from '../core/plan.js';
 import type { DatabasePort, Journal, MigrationsPort, Operator, OperatorAnswer, OperatorRequest, Session, ShellPort } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
@@ -57,6 +57,8 @@ export interface SessionOptions {
   wrapDb?: (db: DatabasePort) => DatabasePort;
   /** Every database must be local (drills). */
   requireLocal?: boolean;
+  /** Events recorded right after run.started (a drill's tools). */
+  startEvents?: RunEvent[];
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
 }
@@ -181,6 +183,7 @@ export async function runSession(opts: SessionOptions): Promise<number> {
       baseEnv: opts.baseEnv,
       targets,
       secretInputs: new Set(Object.entries(runbook.inputs ?? {}).filter(([, s]) => s.secret).map(([n]) => n)),
+      ...(opts.startEvents ? { startEvents: opts.startEvents } : {}),
     },
     { shell: opts.shell ?? new ExecaShell(), db: opts.wrapDb ? opts.wrapDb(db) : db, migrations: opts.migrations ?? new MigrationsService(opts.databaseUrls), clock: systemClock, journal, operator, redactor },
     opts.resume?.events ?? [],

@@ -73,6 +73,8 @@ export type RunEvent =
   | { type: 'run.finished'; outcome: RunOutcome; reason?: string }
   /** A drill's game master injected a fault. */
   | { type: 'fault'; name: string; detail: string }
+  /** A tool a drill's commands call: the real one or drillbook's stand-in, and the version it reports. */
+  | { type: 'rehearsal.tool'; tool: string; kind: 'real' | 'stand-in'; version: string; detail?: string }
   /** A drill's success check, run at the end: is the incident really fixed? */
   | { type: 'rehearsal.check'; id: string; title: string; pass: boolean; failures: string[]; result?: CheckRows; error?: string };
 

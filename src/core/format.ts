@@ -48,6 +48,7 @@ const FORMATTERS: Formatters = {
   'rollback.finished': (e) => `rollback finished: ${e.summary}`,
   'run.finished': (e) => `run ${e.outcome}${e.reason ? `: ${e.reason}` : ''}`,
   fault: (e) => `FAULT injected by the game master: ${e.name}: ${e.detail}`,
+  'rehearsal.tool': (e) => `tool ${e.tool}: ${e.kind === 'real' ? `real, ${e.version}` : `stand-in (${e.version})`}${e.detail ? `: ${e.detail}` : ''}`,
   'rehearsal.check': (e) => `success check ${e.id} (${e.title}): ${e.pass ? 'PASS' : `FAIL (${e.failures.join('; ')})`}`,
 };
 

@@ -215,6 +215,7 @@ export function transition(state: RunState, event: RunEvent & { ts?: string; act
     case 'run.finished':
       return { ...s, status: 'finished', outcome: event.outcome, ...(event.reason ? { finishReason: event.reason } : {}) };
     case 'fault':
+    case 'rehearsal.tool':
     case 'rehearsal.check':
       return s;
   }
