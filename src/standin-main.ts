@@ -22,9 +22,7 @@ function readStdin(): Promise<string> {
 }
 
 async function main(): Promise<number> {
-  // Migration tools announce themselves on stdout; pg tools on stderr, since their stdout is often data.
-  const pgTool = tool === 'pg_dump' || tool === 'pg_restore' || tool === 'psql';
-  (pgTool ? io.err : io.out)(BANNER(tool ?? '?'));
+  io.err(BANNER(tool ?? '?'));
   switch (tool) {
     case 'pg_dump':
       return (await import('./standin/pg-tools.js')).pgDumpStandin(args, io);
