@@ -27,7 +27,7 @@ async function main(): Promise<number> {
     case 'pg_dump':
       return (await import('./standin/pg-tools.js')).pgDumpStandin(args, io);
     case 'pg_restore':
-      return (await import('./standin/pg-tools.js')).pgRestoreStandin(args, io);
+      return (await import('./standin/pg-tools.js')).pgRestoreStandin(args, io, readStdin);
     case 'psql':
       return (await import('./standin/pg-tools.js')).psqlStandin(args, io, readStdin);
     case 'prisma':
