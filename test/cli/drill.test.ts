@@ -5,6 +5,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { drillBase } from '../../src/adapters/drill-db.js';
 import { drillbook, ROOT } from '../helpers/cli.js';
+import { findPrismaEngine } from '../../src/drill/tools.js';
+
+const ENGINE = !('reason' in findPrismaEngine(path.join(ROOT, 'node_modules', 'prisma'), [ROOT]));
 
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'runbooks', 'drill-fixture.yaml');
 const dirs: string[] = [];
@@ -31,7 +34,7 @@ function postgresProcesses(): string[] {
   }
 }
 
-function events(dir: string): Array<{ type: string; step?: string; mode?: string; name?: string; pass?: boolean }> {
+function events(dir: string): Array<{ type: string; step?: string; mode?: string; name?: string; pass?: boolean; kind?: string }> {
   const t = path.join(dir, 'transcripts');
   const f = readdirSync(t).find((x) => x.endsWith('.jsonl'))!;
   return readFileSync(path.join(t, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
@@ -46,9 +49,11 @@ describe('drillbook drill', () => {
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/drill: drill-fixture: database ready and seeded in \d+\.\ds on 127\.0\.0\.1:\d+/);
     expect(r.stdout).toContain('TARGET prod: REHEARSAL  postgres@127.0.0.1');
-    expect(r.stdout).toContain('drillbook stand-in for prisma');
+    // auto: the real prisma where it can run offline (drillbook's devDependencies and prisma-wasm-engine), else the stand-in.
+    expect(r.stdout).toMatch(ENGINE ? /drill: tools: prisma 7\.10\.1 \(real\)/ : /drill: tools: prisma \(stand-in\)[\s\S]*drillbook stand-in for prisma/);
     expect(r.stdout).toContain('**Incident fixed: yes** (run completed; 2/2 success checks pass)');
     const ev = events(dir);
+    expect(ev.filter((e) => e.type === 'rehearsal.tool').map((e) => e.kind)).toEqual([ENGINE ? 'real' : 'stand-in']);
     expect(ev[0]).toMatchObject({ type: 'run.started', mode: 'rehearsal' });
     expect(ev.filter((e) => e.type === 'rehearsal.check').map((e) => e.pass)).toEqual([true, true]);
     const report = readFileSync(path.join(dir, 'transcripts', readdirSync(path.join(dir, 'transcripts')).find((f) => f.endsWith('.md'))!), 'utf8');
