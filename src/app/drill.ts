@@ -1,6 +1,6 @@
 /**
  * A drill: a throwaway PostgreSQL seeded with the incident's broken state, a scratch copy of the
- * project, the stand-ins where the real tools are absent, the runbook run in rehearsal mode, then
+ * project, the tools its commands call (real or stand-in: src/drill/tools.ts), the runbook run in rehearsal mode, then
  * the success checks and a debrief. Nothing is left behind.
  */
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
