@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -59,8 +59,14 @@ describe('drillbook drill', () => {
     const report = readFileSync(path.join(dir, 'transcripts', readdirSync(path.join(dir, 'transcripts')).find((f) => f.endsWith('.md'))!), 'utf8');
     expect(report).toContain('## Debrief');
     expect(report).toContain('**REHEARSAL**');
-    expect(drillLeftovers().filter((f) => !before.has(f)), JSON.stringify([...before])).toEqual([]);
-    expect(postgresProcesses().filter((p) => !servers.has(p))).toEqual([]);
+    // Other test files run drills at the same time: look for what this drill made (its scratch
+    // folder and its server, found by its port), and for new drill folders no live server uses.
+    const scratch = /working directory (\S+)\/project/.exec(r.stdout)![1]!;
+    const port = /on 127\.0\.0\.1:(\d+)/.exec(r.stdout)![1]!;
+    expect(existsSync(scratch)).toBe(false);
+    expect(postgresProcesses().filter((p) => !servers.has(p) && p.includes(` -p ${port} `))).toEqual([]);
+    const live = postgresProcesses().join('\n');
+    expect(drillLeftovers().filter((f) => !before.has(f) && f.includes('drillbook-drill-') && !live.includes(f)), JSON.stringify([...before])).toEqual([]);
   }, 60_000);
 
   it('an aborted drill says how to rehearse again (a drill cannot be resumed)', async () => {

@@ -54,6 +54,8 @@ function mask(text: string, cwd: string): string {
     .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<port>')
     .replace(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? UTC/g, '<time>')
     .replace(/ in \d+ms/g, ' in <n>ms')
+    // drizzle-kit redraws its spinner every 128 ms: how many frames depends on the machine's load.
+    .replace(/(\[[⣷⣯⣟⡿⢿⣻⣽⣾]\] applying migrations\.\.\.)+/g, '[<spinner>] applying migrations...')
     .replace(/"fid_[a-z]+_[0-9a-f]{8}"/g, '"<db>"');
 }
 
