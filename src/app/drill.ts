@@ -1,10 +1,9 @@
 /**
  * A drill: a throwaway PostgreSQL seeded with the incident's broken state, a scratch copy of the
- * project, the stand-ins where the real tools are absent, the runbook run in rehearsal mode, then
+ * project, the tools its commands call (real or stand-in: src/drill/tools.ts), the runbook run in rehearsal mode, then
  * the success checks and a debrief. Nothing is left behind.
  */
-import { execFileSync } from 'node:child_process';
-import { accessSync, chmodSync, constants as fsConstants, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -15,9 +14,9 @@ import type { Operator } from '../core/ports.js';
 import type { LoadedRunbook, Rehearsal } from '../core/runbook.js';
 import { defaultDatabaseName } from '../core/runbook.js';
 import { renderDebrief, scoreDrill, type Score } from '../core/score.js';
-import { removeOnExit, startDrillDatabase, type DrillDatabase } from '../adapters/drill-db.js';
+import { loadBinaries, removeOnExit, startDrillDatabase, type DrillDatabase } from '../adapters/drill-db.js';
 import { ExecaShell } from '../adapters/shell.js';
-import { installStandins, PG_TOOLS, STANDIN_TOOLS } from '../standin/install.js';
+import { chooseTools, describeTools, provisionTools, toolEvents, toolsNeeded, type ToolChoice, type ToolsMode } from '../drill/tools.js';
 import { armRestart, FaultLog, FaultyShell, HangingDb, type FaultName } from './faults.js';
 import { checkPattern } from './inputs.js';
 import { resolveConnection } from '../core/conn.js';
@@ -35,9 +34,12 @@ export interface DrillOptions {
   vars: Record<string, string>;
   faults: FaultName[];
   keep: boolean;
-  standIns: boolean;
   /** Rehearse the rollback after this step (a main-flow step id, or "last-destructive"). */
   rollbackAfter?: string;
+  /** Real tools, stand-ins, or each real one where usable (default). */
+  tools?: ToolsMode;
+  /** The drill server's major version (default: the newest installed). */
+  pgVersion?: number;
   operatorName: string;
   transcriptDir: string;
   out?: NodeJS.WritableStream;
@@ -70,31 +72,6 @@ function stageOf(loaded: LoadedRunbook, variantId: string | undefined): Stage {
     workdir: v.workdir ?? base.workdir,
     inputs: { ...base.inputs, ...Object.fromEntries(Object.entries(v.inputs ?? {}).map(([k, val]) => [k, String(val)])) },
   };
-}
-
-/** Whether an executable of that name is on PATH (looked up without spawning a shell). */
-function onPath(tool: string, env: NodeJS.ProcessEnv): boolean {
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    try {
-      accessSync(path.join(dir, tool), fsConstants.X_OK);
-      return true;
-    } catch {
-      // not here
-    }
-  }
-  return false;
-}
-
-/** The major version of an installed PostgreSQL client tool (0 when absent). */
-function clientMajor(tool: string, env: NodeJS.ProcessEnv): number {
-  if (!onPath(tool, env)) return 0;
-  try {
-    const v = execFileSync(tool, ['--version'], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 });
-    return Number(/(\d+)(?:\.\d+)?/.exec(v)?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
 }
 
 /** The unattended trainee of `drill --auto`: like --auto, and retries a failed step once (after a pause) before giving up. */
@@ -138,16 +115,23 @@ export interface Seeded {
   env: NodeJS.ProcessEnv;
   /** Variables of the operator's environment kept from the drill (names only). */
   removed: string[];
+  /** The tools the runbook's commands call, real or stand-in. */
+  tools: ToolChoice[];
   seconds: number;
   /** Stop the database and remove the scratch folder (unless kept). */
   cleanup(keep?: boolean): Promise<void>;
 }
 
 /** The incident's broken state: a drill database per declared database, seeded, and a scratch copy of the project. */
-export async function seedRehearsal(loaded: LoadedRunbook, variant: string | undefined, opts: { vars?: Record<string, string>; standIns?: boolean; keep?: boolean } = {}): Promise<Seeded> {
+export async function seedRehearsal(loaded: LoadedRunbook, variant: string | undefined, opts: { vars?: Record<string, string>; tools?: ToolsMode; pgVersion?: number; keep?: boolean } = {}): Promise<Seeded> {
   const rb = loaded.runbook;
   const stage = stageOf(loaded, variant);
   const runbookDir = path.dirname(loaded.path);
+  // The tools first: `--tools real` refuses before anything starts. Client tools are judged against the server's major.
+  const names = Object.keys(rb.databases ?? {});
+  const serverMajor = names.length ? Number(loadBinaries(opts.pgVersion).version.split('.')[0]) : 0;
+  const sourceDir = stage.workdir ? path.resolve(runbookDir, stage.workdir) : runbookDir;
+  const tools = chooseTools(toolsNeeded(rb), opts.tools ?? 'auto', { nodeSearch: [sourceDir, process.cwd()], projectDir: sourceDir, serverMajor, envPath: process.env.PATH });
   // Inputs: the rehearsal's, then --var; each still checked against its pattern.
   const values: Record<string, string> = { ...stage.inputs, ...(opts.vars ?? {}) };
   for (const [name, spec] of Object.entries(rb.inputs ?? {})) {
@@ -172,10 +156,9 @@ export async function seedRehearsal(loaded: LoadedRunbook, variant: string | und
     if (stage.workdir) cpSync(path.resolve(runbookDir, stage.workdir), workdir, { recursive: true });
     else mkdirSync(workdir);
     const started = Date.now();
-    const names = Object.keys(rb.databases ?? {});
     const urls: Record<string, string> = {};
     if (names.length) {
-      db = await startDrillDatabase({ keep: opts.keep === true });
+      db = await startDrillDatabase({ keep: opts.keep === true, ...(opts.pgVersion !== undefined ? { major: opts.pgVersion } : {}) });
       for (const name of names) {
         await db.createDatabase(name);
         urls[name] = db.url(name);
@@ -184,22 +167,12 @@ export async function seedRehearsal(loaded: LoadedRunbook, variant: string | und
     }
     const seconds = (Date.now() - started) / 1000;
 
-    // The stand-ins, first on PATH (and in node_modules/.bin for npx) where the real tool is absent.
-    const binDir = path.join(scratch, 'bin');
     // Drills see only the drill: nothing inherited may lead a command to a real database.
     const { env, removed } = drillEnvironment(process.env);
-    const missing: string[] = STANDIN_TOOLS.filter((t) => opts.standIns || (!onPath(t, env) && !existsSync(path.join(workdir, 'node_modules', '.bin', t))));
-    // PostgreSQL's client tools refuse a newer server: stand in when they are absent or older than the drill server.
-    // pg_dump, pg_restore and psql come from one installation: one version check for all three.
-    const clientTooOld = !db || clientMajor('pg_dump', env) < db.serverMajor;
-    const pgTools = PG_TOOLS.filter((t) => opts.standIns || clientTooOld || !onPath(t, env));
-    if (missing.length || pgTools.length) {
-      installStandins(binDir, [...missing, ...pgTools]);
-      if (missing.some((t) => t !== 'mix')) installStandins(path.join(workdir, 'node_modules', '.bin'), missing.filter((t) => t !== 'mix'));
-      env.PATH = `${binDir}${path.delimiter}${env.PATH ?? ''}`;
-    }
+    // The chosen tools (real or stand-in), where the runbook's commands look for them.
+    Object.assign(env, provisionTools(tools, path.join(scratch, 'bin'), workdir, env.PATH));
     for (const [name, spec] of Object.entries(rb.databases ?? {})) if ('env' in spec.url) env[spec.url.env] = urls[name];
-    return { db, urls, scratch, workdir, values, env, removed, seconds, cleanup };
+    return { db, urls, scratch, workdir, values, env, removed, tools, seconds, cleanup };
   } catch (e) {
     await cleanup();
     throw e;
@@ -242,7 +215,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
   const rb = loaded.runbook;
   // Checked before anything starts: a wrong step id must not leave a drill database behind.
   const rollbackAfter = opts.rollbackAfter === undefined ? undefined : rollbackPoint(loaded, opts.rollbackAfter);
-  const seeded = await seedRehearsal(loaded, opts.variant, { vars: opts.vars, standIns: opts.standIns, keep: opts.keep });
+  const seeded = await seedRehearsal(loaded, opts.variant, { vars: opts.vars, keep: opts.keep, ...(opts.tools ? { tools: opts.tools } : {}), ...(opts.pgVersion !== undefined ? { pgVersion: opts.pgVersion } : {}) });
   const { db, urls, workdir, values, env } = seeded;
   // The drill's own connections, read with the drill's environment (which holds no PG* variable).
   const connections = Object.fromEntries(Object.entries(urls).map(([name, url]) => [name, resolveConnection(url, env, `drill database ${name}`)]));
@@ -250,6 +223,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
   let result: DrillResult = { exitCode: 1, outcome: undefined, score: undefined };
   try {
     out.write(`drill: ${rb.id}${opts.variant ? ` (variant ${opts.variant})` : ''}: database ready and seeded in ${seeded.seconds.toFixed(1)}s${db ? ` on 127.0.0.1:${db.port}` : ''}; working directory ${workdir}\n`);
+    out.write(`drill: tools: ${describeTools(seeded.tools)}\n`);
     if (seeded.removed.length) out.write(`drill: kept out of the drill's commands (they could reach a real database): ${seeded.removed.join(', ')}\n`);
 
     const log = new FaultLog();
@@ -274,6 +248,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       cwd: workdir,
       baseEnv: env,
       requireLocal: true,
+      startEvents: toolEvents(seeded.tools),
       ...(shell ? { shell } : {}),
       ...(opts.faults.includes('statement-hang') && defaultUrl ? { wrapDb: (inner) => new HangingDb(inner, defaultUrl, log) } : {}),
       ...(opts.ui === 'auto' ? { wrapOperator: retryOnce } : {}),

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { autoOperator } from '../core/auto-operator.js';
 import { isLocalHost, libpqEnv, REDIRECTING_ENV, type ResolvedConnection } from '../core/conn.js';
 import { UsageError } from '../core/errors.js';
-import type { Environment, Mode, Recorded, RunOutcome, ServerIdentity, TargetInfo } from '../core/events.js';
+import type { Environment, Mode, Recorded, RunEvent, RunOutcome, ServerIdentity, TargetInfo } from '../core/events.js';
 import { targetInfo } from '../core/target.js';
 import { buildPlan, type PlanTarget } from '../core/plan.js';
 import type { DatabasePort, Journal, MigrationsPort, Operator, OperatorAnswer, OperatorRequest, Session, ShellPort } from '../core/ports.js';
@@ -61,6 +61,8 @@ export interface SessionOptions {
   requireLocal?: boolean;
   /** --dry-run: run the commands labelled read-only, in a session forced read-only. */
   runReadOnlyCommands?: boolean;
+  /** Events recorded right after run.started (a drill's tools). */
+  startEvents?: RunEvent[];
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
 }
@@ -202,6 +204,7 @@ export async function runSession(opts: SessionOptions): Promise<number> {
       baseEnv: opts.baseEnv,
       targets,
       secretInputs: new Set(Object.entries(runbook.inputs ?? {}).filter(([, s]) => s.secret).map(([n]) => n)),
+      ...(opts.startEvents ? { startEvents: opts.startEvents } : {}),
     },
     { shell: opts.shell ?? new ExecaShell(), db: opts.wrapDb ? opts.wrapDb(db) : db, migrations: opts.migrations ?? new MigrationsService(Object.fromEntries(Object.entries(opts.connections).map(([n, c]) => [n, c.url])), (name, client) => db.verifyConnection(name, client)), clock: systemClock, journal, operator, redactor },
     opts.resume?.events ?? [],

@@ -6,6 +6,7 @@ import { expandRunbookPaths, listRunbooks, loadRunbookOrThrow, resolveRunbook } 
 import { runDrill } from '../app/drill.js';
 import { FAULTS, isFault, type FaultName } from '../app/faults.js';
 import { parseAssignments } from '../app/inputs.js';
+import { TOOLS_MODES, type ToolsMode } from '../drill/tools.js';
 import { operatorName, pickInterface } from '../app/session.js';
 
 export interface DrillCommandOptions {
@@ -14,7 +15,9 @@ export interface DrillCommandOptions {
   variant?: string;
   fault?: string[];
   keep?: boolean;
+  tools?: string;
   standIns?: boolean;
+  pgVersion?: string;
   all?: boolean;
   rollback?: boolean;
   rollbackAfter?: string;
@@ -49,12 +52,23 @@ export async function drillCommand(ref: string | undefined, opts: DrillCommandOp
     throw new UsageError('a drill runs only against the throwaway PostgreSQL it starts itself; it never connects to --db', 'drop --db; to work on a real database, use drillbook run');
   }
   const faults = faultsOf(opts.fault);
+  if (opts.standIns && opts.tools && opts.tools !== 'auto' && opts.tools !== 'stand-in') {
+    throw new UsageError(`--stand-ins contradicts --tools ${opts.tools}`, '--stand-ins is the same as --tools stand-in: give one of them');
+  }
+  const tools: ToolsMode = opts.standIns ? 'stand-in' : ((opts.tools ?? 'auto') as ToolsMode);
+  if (!TOOLS_MODES.includes(tools)) throw new UsageError(`--tools ${opts.tools}: expected real, stand-in or auto`);
+  let pgVersion: number | undefined;
+  if (opts.pgVersion !== undefined) {
+    if (!/^\d{1,2}$/.test(opts.pgVersion)) throw new UsageError(`--pg-version ${opts.pgVersion}: expected a PostgreSQL major version such as 15`);
+    pgVersion = Number(opts.pgVersion);
+  }
   const vars = parseAssignments(opts.var, '--var');
   const common = {
     vars,
     faults,
     keep: opts.keep === true,
-    standIns: opts.standIns === true,
+    tools,
+    ...(pgVersion !== undefined ? { pgVersion } : {}),
     operatorName: operatorName(opts.operator),
     transcriptDir: opts.transcriptDir ?? 'transcripts',
   };

@@ -117,6 +117,8 @@ export type RunEvent =
       declared: Array<{ text: string; reason: string }>;
       unused: string[];
     }
+  /** A tool a drill's commands call: the real one or drillbook's stand-in, and the version it reports. */
+  | { type: 'rehearsal.tool'; tool: string; kind: 'real' | 'stand-in'; version: string; detail?: string }
   /** A drill's success check, run at the end: is the incident really fixed? */
   | { type: 'rehearsal.check'; id: string; title: string; pass: boolean; failures: string[]; result?: CheckRows; error?: string };
 

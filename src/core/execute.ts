@@ -26,6 +26,50 @@ function paramValues(run: Run, step: PlanStep): { values: string[]; display: str
   return { values: names.map((n) => run.ctx.values[n] ?? ''), display: names.map((n) => display[n] ?? '') };
 }
 
+/** How much of each stream an output expectation sees: its first and its last MiB. */
+const CAPTURE_BYTES = 1 << 20;
+
+/** The output of a command, bounded: the head and a rolling tail of each stream. */
+class Capture {
+  private head = '';
+  private tail = '';
+  push(text: string): void {
+    if (this.head.length < CAPTURE_BYTES) {
+      const room = CAPTURE_BYTES - this.head.length;
+      this.head += text.slice(0, room);
+      text = text.slice(room);
+    }
+    if (text) this.tail = (this.tail + text).slice(-CAPTURE_BYTES);
+  }
+  text(): string {
+    // Colour and cursor codes are not part of what a pattern means (drizzle-kit redraws its spinner).
+    const all = this.tail ? `${this.head}\n${this.tail}` : this.head;
+    return all.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+  }
+}
+
+/** What expect_output and expect_error ask of a command's output; [] when it holds. */
+export function outputFailures(step: { expect_output?: string | { stdout?: string; stderr?: string }; expect_error?: string | string[] }, out: { stdout: string; stderr: string }): string[] {
+  const failures: string[] = [];
+  const eo = step.expect_output;
+  if (eo !== undefined) {
+    const wanted: Array<[string, string, string]> = typeof eo === 'string' ? [['its output', eo, `${out.stdout}\n${out.stderr}`]] : [
+      ...(eo.stdout !== undefined ? [['stdout', eo.stdout, out.stdout] as [string, string, string]] : []),
+      ...(eo.stderr !== undefined ? [['stderr', eo.stderr, out.stderr] as [string, string, string]] : []),
+    ];
+    for (const [where, pattern, text] of wanted) if (!new RegExp(pattern, 'm').test(text)) failures.push(`${where} did not match /${pattern}/`);
+  }
+  if (step.expect_error !== undefined) {
+    const codes = Array.isArray(step.expect_error) ? step.expect_error : [step.expect_error];
+    const all = `${out.stdout}\n${out.stderr}`;
+    if (!codes.some((c) => new RegExp(`(^|[^A-Za-z0-9])${c}($|[^A-Za-z0-9])`).test(all))) {
+      const other = /(?:^|[^A-Za-z0-9])(P\d{4})(?:$|[^A-Za-z0-9])/.exec(all)?.[1];
+      failures.push(`it failed ${other ? `with ${other}` : 'without naming an error code'}, not with ${codes.join(' or ')}`);
+    }
+  }
+  return failures;
+}
+
 async function runCommand(run: Run, step: PlanStep, command: string, signal: AbortSignal): Promise<void> {
   const env = run.commandEnv(step);
   const cwd = step.step.cwd ? resolveCwd(run.ctx.cwd, step.step.cwd) : run.ctx.cwd;
@@ -33,6 +77,12 @@ async function runCommand(run: Run, step: PlanStep, command: string, signal: Abo
   const readOnlySession = step.effect === 'read-only';
   run.record({ type: 'command.started', step: step.id, command: run.preview(step), cwd, env: Object.keys(given).sort(), ...(readOnlySession ? { readOnlySession } : {}) });
   const streams = { stdout: run.streamRedactor(), stderr: run.streamRedactor() };
+  const s = step.step;
+  const captures = s.expect_output !== undefined || s.expect_error !== undefined ? { stdout: new Capture(), stderr: new Capture() } : undefined;
+  const emit = (stream: 'stdout' | 'stderr', text: string) => {
+    captures?.[stream].push(text);
+    run.record({ type: 'command.output', step: step.id, stream, text });
+  };
   const result = await run.ports.shell.run({
     command,
     cwd,
@@ -41,20 +91,26 @@ async function runCommand(run: Run, step: PlanStep, command: string, signal: Abo
     signal,
     onOutput(stream, text) {
       const clean = streams[stream].push(text);
-      if (clean) run.record({ type: 'command.output', step: step.id, stream, text: clean });
+      if (clean) emit(stream, clean);
     },
   });
   for (const stream of ['stdout', 'stderr'] as const) {
     const rest = streams[stream].flush();
-    if (rest) run.record({ type: 'command.output', step: step.id, stream, text: rest });
+    if (rest) emit(stream, rest);
   }
   if (result.error) run.record({ type: 'command.output', step: step.id, stream: 'stderr', text: `${result.error}\n` });
   run.record({ type: 'command.exited', step: step.id, exitCode: result.exitCode, signal: result.signal, durationMs: result.durationMs, timedOut: result.timedOut, cancelled: result.cancelled });
-  const expected = step.step.expect_exit === undefined ? [0] : Array.isArray(step.step.expect_exit) ? step.step.expect_exit : [step.step.expect_exit];
-  if (result.exitCode !== null && expected.includes(result.exitCode) && !result.timedOut && !result.cancelled) {
-    run.record({ type: 'step.finished', step: step.id, outcome: 'passed' });
+  // Expected exit: expect_exit, else any failure when an error is expected, else 0.
+  const expected = s.expect_exit === undefined ? (s.expect_error !== undefined ? undefined : [0]) : Array.isArray(s.expect_exit) ? s.expect_exit : [s.expect_exit];
+  const exitOk = result.exitCode !== null && (expected ? expected.includes(result.exitCode) : result.exitCode !== 0);
+  if (exitOk && !result.timedOut && !result.cancelled) {
+    const failures = captures ? outputFailures(s, { stdout: captures.stdout.text(), stderr: captures.stderr.text() }) : [];
+    run.record(failures.length === 0
+      ? { type: 'step.finished', step: step.id, outcome: 'passed' }
+      : { type: 'step.finished', step: step.id, outcome: 'failed', reason: `the command exited with code ${result.exitCode} as expected, but ${failures.join('; ')}` });
     return;
   }
+  const wanted = expected ? expected.join(' or ') : `non-zero, naming ${[s.expect_error].flat().join(' or ')}`;
   const reason = result.error
     ? `the command could not start: ${result.error}`
     : result.timedOut
@@ -63,7 +119,7 @@ async function runCommand(run: Run, step: PlanStep, command: string, signal: Abo
         ? 'the command was cancelled by the operator'
         : result.signal
           ? `the command was killed by ${result.signal}`
-          : `the command exited with code ${result.exitCode}${expected.length === 1 && expected[0] === 0 ? '' : ` (expected ${expected.join(' or ')})`}`;
+          : `the command exited with code ${result.exitCode}${expected && expected.length === 1 && expected[0] === 0 ? '' : ` (expected ${wanted})`}`;
   run.record({ type: 'step.finished', step: step.id, outcome: 'failed', reason });
 }
 

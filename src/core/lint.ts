@@ -17,6 +17,8 @@ const APPLIES_TO: Record<string, readonly ActionKey[]> = {
   retry: ['check'],
   cwd: ['run'],
   expect_exit: ['run'],
+  expect_output: ['run'],
+  expect_error: ['run'],
   timeout: ['run', 'check', 'sql'],
   transaction: ['sql'],
   database: ['check', 'sql', 'run', 'migrations'],
@@ -179,6 +181,16 @@ export function lintRunbook(rb: Runbook, file: string, loc: Locator): Problem[] 
       const given = step.params?.length ?? 0;
       if (used > given) add('error', [...sPath, action], `the SQL uses $${used} but only ${given} parameter(s) are given in params`, true);
       else if (given > used) add('warning', [...sPath, 'params'], `${given} parameter(s) given but the SQL uses ${used === 0 ? 'none' : `only up to $${used}`}`);
+    }
+    if (step.expect_output !== undefined) {
+      const patterns = typeof step.expect_output === 'string' ? [[[], step.expect_output] as const] : Object.entries(step.expect_output).map(([k, v]) => [[k], v] as const);
+      for (const [at, pattern] of patterns) {
+        try {
+          new RegExp(pattern ?? '', 'm');
+        } catch (e) {
+          add('error', [...sPath, 'expect_output', ...at], `expect_output: invalid pattern: ${(e as Error).message}`);
+        }
+      }
     }
     if (step.run !== undefined) {
       for (const name of placeholders(step.run)) {

@@ -228,6 +228,7 @@ export function transition(state: RunState, event: RunEvent & { ts?: string; act
         ),
       };
     case 'fault':
+    case 'rehearsal.tool':
     case 'rehearsal.check':
     case 'rehearsal.rollback':
       return s;

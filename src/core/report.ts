@@ -27,6 +27,8 @@ export interface ReportFacts {
   milestones: Array<{ name: string; at: string; logged: string }>;
   lastHash: string | undefined;
   events: number;
+  /** A drill's tools: real or stand-in, and the version each reported. */
+  tools: Array<{ tool: string; kind: string; version: string; detail?: string }>;
 }
 
 function stepOf(e: RunEvent): string | undefined {
@@ -113,6 +115,7 @@ export function reportFacts(events: readonly Sealed[]): ReportFacts {
     milestones: events.filter((e): e is Extract<Sealed, { type: 'milestone' }> => e.type === 'milestone').map((e) => ({ name: e.name, at: e.at, logged: e.ts })),
     lastHash: last?.hash,
     events: events.length,
+    tools: events.filter((e): e is Extract<Sealed, { type: 'rehearsal.tool' }> => e.type === 'rehearsal.tool').map((e) => ({ tool: e.tool, kind: e.kind, version: e.version, ...(e.detail ? { detail: e.detail } : {}) })),
   };
 }
 
@@ -148,6 +151,7 @@ export function renderMarkdown(events: readonly Sealed[], extra: { score?: strin
   for (const t of f.targets) {
     lines.push(`| Target \`${t.name}\` | ${ENV_WORD[t.environment] ?? t.environment} \`${t.user ? `${t.user}@` : ''}${t.host}:${t.port}/${t.database}\`${t.serverVersion ? `, PostgreSQL ${t.serverVersion}` : ''}${t.systemIdentifier ? `, system id ${t.systemIdentifier}` : ''}${t.inRecovery ? ', replica' : ''}${t.unreachable ? `, unreachable at start: ${cell(t.unreachable)}` : ''} |`);
   }
+  if (f.tools.length) lines.push(`| Tools | ${cell(f.tools.map((t) => `${t.tool} ${t.kind === 'real' ? `${t.version} (real)` : `(stand-in, ${t.version})`}`).join(' · '))} |`);
   lines.push(`| Started (UTC) | ${utc(f.startedAt)} |`);
   lines.push(`| Ended (UTC) | ${utc(f.endedAt)} |`);
   lines.push(`| Duration | ${duration(f.durationMs)} |`);

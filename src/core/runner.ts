@@ -43,6 +43,8 @@ export interface RunContext {
   baseEnv: Record<string, string | undefined>;
   targets: TargetInfo[];
   secretInputs: ReadonlySet<string>;
+  /** Recorded right after run.started (a drill's tools). */
+  startEvents?: readonly RunEvent[];
 }
 
 export interface RunPorts {
@@ -239,6 +241,7 @@ export class Run implements Session {
             })),
           },
         });
+        for (const e of ctx.startEvents ?? []) this.record(e);
         return;
       }
       case 'start':

@@ -98,6 +98,8 @@ export const migrationsStepSchema = z.strictObject({
   schema: z.string().optional().describe('The schema holding the tracking table, when not the tool default.'),
 });
 
+const errorCode = z.string().regex(/^[A-Z0-9]{4,6}$/, 'an error code such as P3009 or 42P07');
+
 export const effectSchema = z.enum(['read-only', 'reversible', 'destructive']);
 export const onFailureSchema = z.enum(['stop', 'rollback', 'continue']);
 
@@ -128,6 +130,14 @@ export const stepSchema = z.strictObject({
     .describe('sql steps: false runs its one statement outside a transaction (CREATE INDEX CONCURRENTLY, VACUUM). Still gated by its effect; a failure may leave partial work behind.'),
   cwd: z.string().optional(),
   expect_exit: z.union([z.number().int(), z.array(z.number().int())]).optional().describe('Exit code(s) that count as success (default 0).'),
+  expect_output: z
+    .union([z.string().min(1), z.strictObject({ stdout: z.string().min(1).optional(), stderr: z.string().min(1).optional() })])
+    .optional()
+    .describe('A regular expression the command\'s output must match: on stdout or stderr, or {stdout, stderr} for one stream each. Colour codes are ignored.'),
+  expect_error: z
+    .union([errorCode, z.array(errorCode).min(1)])
+    .optional()
+    .describe('The error code(s) the command must fail with, as its output names them (P3009, 42P07): it must exit non-zero (or with expect_exit) and name one of them.'),
   // safety
   effect: effectSchema.optional().describe('What the step does to its target. Default: check is read-only, sql and run are destructive, migrations with action destructive.'),
   irreversible: z.boolean().optional().describe('Declares that a destructive step has no rollback, on purpose.'),

@@ -18,6 +18,8 @@ export interface Score {
   counts: { skipped: number; overridden: number; wrongTarget: number; retries: number; rollbacks: number; faults: number; notes: number };
   rules: Array<{ rule: string; held: boolean; detail: string }>;
   points: string[];
+  /** The tools the drill's commands called: real or stand-in, and the version each reported. */
+  tools: Array<{ tool: string; kind: string; version: string }>;
 }
 
 export function scoreDrill(events: readonly Recorded[]): Score {
@@ -107,6 +109,7 @@ export function scoreDrill(events: readonly Recorded[]): Score {
     counts,
     rules,
     points,
+    tools: events.filter((e): e is Extract<Recorded, { type: 'rehearsal.tool' }> => e.type === 'rehearsal.tool').map((e) => ({ tool: e.tool, kind: e.kind, version: e.version })),
   };
 }
 
@@ -126,6 +129,7 @@ export function renderDebrief(s: Score): string {
   }
   lines.push('');
   lines.push(`- Time to first action: ${duration(s.timeToFirstActionMs)}; to the first passing verify check: ${duration(s.timeToFirstPassingVerifyMs)}`);
+  if (s.tools.length) lines.push(`- Tools: ${s.tools.map((t) => `${t.tool} ${t.kind === 'real' ? `real ${t.version}` : `stand-in (${t.version})`}`).join(' · ')}`);
   lines.push(`- Phases: ${s.phases.map((p) => `${p.title} ${duration(p.ms)}`).join(' · ')}`);
   const c = s.counts;
   lines.push(`- Skipped ${c.skipped} · overridden ${c.overridden} · wrong-target confirmations ${c.wrongTarget} · retries ${c.retries} · rollbacks ${c.rollbacks} · faults ${c.faults} · notes ${c.notes}`);

@@ -6,7 +6,15 @@ export interface StandinIO {
   err(text: string): void;
 }
 
-export const BANNER = (tool: string) =>
-  ['pg_dump', 'pg_restore', 'psql'].includes(tool)
-    ? `drillbook stand-in for ${tool}: rehearsal only, not the real tool (plain SQL dumps for drill databases)\n`
-    : `drillbook stand-in for ${tool}: rehearsal only, not the real tool (no network, same rows and messages)\n`;
+/** The real versions the stand-ins are modelled on (and compared with by the fidelity test). */
+export const MODELLED_ON: Record<string, string> = {
+  prisma: 'prisma 7.10.1',
+  'drizzle-kit': 'drizzle-kit 0.31.11',
+  mix: 'ecto_sql 3.14 (mix ecto.migrate, ecto.migrations)',
+  psql: 'psql 15-18',
+  pg_dump: 'pg_dump 15-18 (plain format, and a custom format of its own)',
+  pg_restore: 'pg_restore 15-18 (reads the stand-in pg_dump custom format)',
+};
+
+/** Every stand-in announces itself first, on stderr (stdout is the tool's results, or a dump). */
+export const BANNER = (tool: string) => `drillbook stand-in for ${tool} (modelled on ${MODELLED_ON[tool] ?? tool}): rehearsal only, not the real tool\n`;

@@ -278,6 +278,7 @@ export function App({ run, bridge, interrupt, now }: { run: Run; bridge: InkBrid
         operator={state.operator}
         rollingBack={state.status === 'rolling-back'}
         {...(now ? { now } : {})}
+        tools={run.events.slice(0, 16).flatMap((e) => (e.type === 'rehearsal.tool' ? [e] : []))}
       />
       <Box>
         <PhaseList state={state} current={step?.id} title={titleOf} />

@@ -22,7 +22,7 @@ export function Elapsed({ since, now }: { since: string | undefined; now?: () =>
   return <Text>{hh ? `${hh}:` : ''}{mm}:{ss}</Text>;
 }
 
-export function Banner(props: { title: string; mode: Mode; targets: TargetInfo[]; startedAt: string | undefined; operator: string | undefined; rollingBack: boolean; now?: () => number }) {
+export function Banner(props: { title: string; mode: Mode; targets: TargetInfo[]; startedAt: string | undefined; operator: string | undefined; rollingBack: boolean; now?: () => number; tools?: Array<{ tool: string; kind: string; version: string }> }) {
   const c = useColor();
   const modeWord = props.mode === 'rehearsal' ? 'REHEARSAL' : props.mode === 'dry-run' ? 'DRY RUN (read-only checks only)' : 'INCIDENT';
   return (
@@ -60,6 +60,12 @@ export function Banner(props: { title: string; mode: Mode; targets: TargetInfo[]
           ! {d}
         </Text>
       ))}
+      {props.tools?.length ? (
+        <Text wrap="truncate-end">
+          {'tools: '}
+          {props.tools.map((t) => `${t.tool} ${t.kind === 'real' ? `${t.version} (real)` : '(stand-in)'}`).join(' · ')}
+        </Text>
+      ) : null}
     </Box>
   );
 }

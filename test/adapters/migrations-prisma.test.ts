@@ -39,7 +39,7 @@ describe('Prisma migration state against a real PostgreSQL', () => {
     expect(await p.states()).toEqual(MIGRATIONS.map((m) => [m, 'pending']));
     const d = await standin('prisma', ['migrate', 'deploy'], p.dir, p.url);
     expect(d.exitCode, d.stderr).toBe(0);
-    expect(d.stdout.split('\n')[0]).toMatch(/^drillbook stand-in for prisma/);
+    expect(d.stderr.split('\n')[0]).toMatch(/^drillbook stand-in for prisma/);
     expect(d.stdout).toContain('3 migrations found in prisma/migrations');
     expect(d.stdout).toContain('All migrations have been successfully applied.');
     expect(await p.states()).toEqual(MIGRATIONS.map((m) => [m, 'applied']));
@@ -67,9 +67,9 @@ describe('Prisma migration state against a real PostgreSQL', () => {
     const blocked = await standin('prisma', ['migrate', 'deploy'], p.dir, p.url);
     expect(blocked.exitCode).toBe(1);
     expect(blocked.stderr).toContain('Error: P3009');
-    expect(blocked.stderr).toMatch(new RegExp(`The \`${MIGRATIONS[2]}\` migration started at .* failed with the following logs:`));
+    expect(blocked.stderr).toMatch(new RegExp(`The \`${MIGRATIONS[2]}\` migration started at .* UTC failed$`, 'm'));
     const status = await standin('prisma', ['migrate', 'status'], p.dir, p.url);
-    expect(status.stdout).toContain(`Following migration have failed:\n${MIGRATIONS[2]}`);
+    expect(status.stderr).toContain(`Following migration have failed:\n${MIGRATIONS[2]}`);
     expect(status.exitCode).toBe(1);
     const diag = await drillbook(['diagnose', '--db', p.url], { cwd: p.dir });
     expect(diag.exitCode).toBe(1);
@@ -82,7 +82,8 @@ describe('Prisma migration state against a real PostgreSQL', () => {
     expect(resolved.stdout).toContain(`Migration ${MIGRATIONS[2]} marked as rolled back.`);
     expect(await p.states()).toEqual([[MIGRATIONS[0], 'applied'], [MIGRATIONS[1], 'applied'], [MIGRATIONS[2], 'rolled-back']]);
     const twice = await standin('prisma', ['migrate', 'resolve', '--rolled-back', MIGRATIONS[2]!], p.dir, p.url);
-    expect(twice.stderr).toContain('Error: P3012');
+    // As real Prisma: the failed attempt is already rolled back, so this changes nothing and exits 0.
+    expect(twice.exitCode).toBe(0);
     expect((await standin('prisma', ['migrate', 'deploy'], p.dir, p.url)).exitCode).toBe(0);
     // Applied now; Prisma compares the first recorded attempt's checksum, so the edit shows (as in migrate dev).
     expect(await p.states()).toEqual([[MIGRATIONS[0], 'applied'], [MIGRATIONS[1], 'applied'], [MIGRATIONS[2], 'modified']]);
@@ -127,8 +128,8 @@ describe('Prisma migration state against a real PostgreSQL', () => {
     mkdirSync(path.join(p.migrations, '20240104000000_local_only'));
     writeFileSync(path.join(p.migrations, '20240104000000_local_only', 'migration.sql'), 'ALTER TABLE "users" ADD COLUMN "name" TEXT;\n');
     const status = await standin('prisma', ['migrate', 'status'], p.dir, p.url);
-    expect(status.stdout).toContain('Your local migration history and the migrations table from your database are different:');
-    expect(status.stdout).toContain(`The last common migration is: ${MIGRATIONS[1]}`);
+    expect(status.stderr).toContain('Your local migration history and the migrations table from your database are different:');
+    expect(status.stderr).toContain(`The last common migration is: ${MIGRATIONS[1]}`);
     expect(status.exitCode).toBe(1);
   });
 
@@ -150,7 +151,8 @@ describe('Prisma migration state against a real PostgreSQL', () => {
     expect(d.exitCode).toBe(1);
     expect(d.stderr).toContain('Error: P3005\n\nThe database schema is not empty.');
     const status = await standin('prisma', ['migrate', 'status'], p.dir, p.url);
-    expect(status.stdout).toContain('The current database is not managed by Prisma Migrate.');
+    // Prisma 7.10.1 reports every migration as not yet applied here (checked against the real CLI).
+    expect(status.stdout).toContain('Following migrations have not yet been applied:');
     const diag = await drillbook(['diagnose', '--db', p.url], { cwd: p.dir });
     expect(diag.stdout).toContain('verdict: untracked schema: 1 application table(s) exist but public._prisma_migrations does not exist; 1 pending migration(s) would re-create existing tables');
     expect(diag.stdout).toMatch(/20240101000000_init\s+\| pending\s+\| no row in public\._prisma_migrations; creates users, which already exists/);

@@ -27,15 +27,15 @@ INSERT INTO events (at, payload) VALUES ('2026-11-05', '{"k": [1, 2]}');
 `;
 
 describe('pg_dump / pg_restore / psql stand-ins', () => {
-  it('a dump restores into an empty database with the same schema and data, and sequences continue', async () => {
+  it('a custom-format dump restores into an empty database with the same schema and data, and sequences continue', async () => {
     const src = await freshDatabase('pgsrc');
     const dst = await freshDatabase('pgdst');
     await sql(src.url, SCHEMA);
-    const d = await tool('pg_dump', ['--file=backup.sql', src.url]);
+    const d = await tool('pg_dump', ['--format=custom', '--file=backup.dump', src.url]);
     expect(d.exitCode, d.stderr).toBe(0);
     expect(d.stderr).toMatch(/^drillbook stand-in for pg_dump/);
-    expect(readFileSync(path.join(dir, 'backup.sql'), 'utf8').split('\n')[0]).toMatch(/^-- drillbook stand-in dump of pgsrc_\w+/);
-    const r = await tool('pg_restore', ['-d', dst.url, 'backup.sql']);
+    expect(readFileSync(path.join(dir, 'backup.dump'), 'utf8').split('\n')[0]).toBe('DRILLBOOK-STANDIN-ARCHIVE 1');
+    const r = await tool('pg_restore', ['-d', dst.url, 'backup.dump']);
     expect(r.exitCode, r.stderr).toBe(0);
     const q = 'SELECT (SELECT json_agg(u ORDER BY id) FROM users u) AS users, (SELECT json_agg(p ORDER BY id) FROM posts p) AS posts, (SELECT count(*)::int FROM events_2026_11) AS ev';
     expect((await sql(dst.url, q)).rows).toEqual((await sql(src.url, q)).rows);
@@ -43,6 +43,27 @@ describe('pg_dump / pg_restore / psql stand-ins', () => {
     expect((await sql(dst.url, "SELECT id FROM users WHERE email = 'c@x'")).rows[0].id).toBe(3);
     await expect(sql(dst.url, 'INSERT INTO posts (user_id) VALUES (99)')).rejects.toThrow(/foreign key/);
     expect((await sql(dst.url, "SELECT count(*)::int AS n FROM pg_indexes WHERE indexname = 'posts_user_idx'")).rows[0].n).toBe(1);
+  });
+
+  it('pg_restore --list lists the archive and restores nothing; a plain dump is refused as pg_restore refuses it, and restores with psql', async () => {
+    const src = await freshDatabase('pgsrc');
+    const dst = await freshDatabase('pgdst');
+    await sql(src.url, SCHEMA);
+    await tool('pg_dump', ['-Fc', '-f', 'list.dump', src.url]);
+    const list = await tool('pg_restore', ['--list', '--dbname', dst.url, 'list.dump']);
+    expect(list.exitCode, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/^\d+; TABLE public users$/m);
+    expect(list.stdout).toMatch(/^\d+; TABLE DATA public posts$/m);
+    expect((await sql(dst.url, "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'")).rows[0].n).toBe(0);
+    const plain = await tool('pg_dump', ['--file=plain.sql', src.url]);
+    expect(plain.exitCode, plain.stderr).toBe(0);
+    expect(readFileSync(path.join(dir, 'plain.sql'), 'utf8').startsWith('--\n-- PostgreSQL database dump\n--\n')).toBe(true);
+    const refused = await tool('pg_restore', ['-d', dst.url, 'plain.sql']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain('pg_restore: error: input file appears to be a text format dump. Please use psql.');
+    const viaPsql = await tool('psql', [dst.url, '-v', 'ON_ERROR_STOP=1', '-q', '-f', 'plain.sql']);
+    expect(viaPsql.exitCode, viaPsql.stderr).toBe(0);
+    expect((await sql(dst.url, 'SELECT count(*)::int AS n FROM posts')).rows[0].n).toBe(2);
   });
 
   it('--schema-only, --data-only and --table narrow the dump', async () => {
@@ -57,13 +78,31 @@ describe('pg_dump / pg_restore / psql stand-ins', () => {
     expect(data.stdout).not.toContain(`INSERT INTO "public"."posts"`);
   });
 
-  it('psql runs SQL from -c, -f or stdin; -At prints bare values; errors exit 1', async () => {
+  it('psql runs SQL from -c, -f or stdin; -At prints NULL as empty; a failed -c exits 1', async () => {
     const db = await freshDatabase('psql');
-    expect((await tool('psql', [db.url, '-At', '-c', 'SELECT 1, 2'])).stdout).toBe('1|2');
+    expect((await tool('psql', [db.url, '-At', '-c', 'SELECT 1, NULL, 2'])).stdout).toBe('1||2');
     expect((await tool('psql', [db.url, '-v', 'ON_ERROR_STOP=1'], 'CREATE TABLE t (a int); INSERT INTO t VALUES (7);')).exitCode).toBe(0);
-    expect((await tool('psql', [db.url, '-c', 'SELECT a FROM t'])).stdout).toContain(' a\n---\n 7\n(1 row)');
+    expect((await tool('psql', [db.url, '-c', 'SELECT a FROM t'])).stdout).toBe(' a \n---\n 7\n(1 row)\n');
     const bad = await tool('psql', [db.url, '-c', 'SELECT * FROM nope']);
     expect(bad.exitCode).toBe(1);
-    expect(bad.stderr).toContain('psql: ERROR:  relation "nope" does not exist');
+    expect(bad.stderr).toContain('ERROR:  relation "nope" does not exist\nLINE 1: SELECT * FROM nope\n                      ^');
+  });
+
+  it('psql -f runs statement by statement: on an error it goes on (exit 0), stops with ON_ERROR_STOP (exit 3), and -1 undoes it all', async () => {
+    const db = await freshDatabase('psqlf');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(path.join(dir, 's.sql'), 'CREATE TABLE s1 (a int);\nINSERT INTO s1 VALUES (1);\nSELECT * FROM nope;\nINSERT INTO s1 VALUES (2);\n');
+    const goOn = await tool('psql', [db.url, '-f', 's.sql']);
+    expect(goOn.exitCode).toBe(0);
+    expect(goOn.stderr).toContain('psql:s.sql:3: ERROR:  relation "nope" does not exist');
+    expect((await sql(db.url, 'SELECT count(*)::int AS n FROM s1')).rows[0].n).toBe(2);
+    await sql(db.url, 'DROP TABLE s1');
+    const stop = await tool('psql', [db.url, '-v', 'ON_ERROR_STOP=1', '-f', 's.sql']);
+    expect(stop.exitCode).toBe(3);
+    expect(stop.stdout).toBe('CREATE TABLE\nINSERT 0 1');
+    expect((await sql(db.url, 'SELECT count(*)::int AS n FROM s1')).rows[0].n).toBe(1);
+    await sql(db.url, 'DROP TABLE s1');
+    expect((await tool('psql', [db.url, '-1', '-v', 'ON_ERROR_STOP=1', '-f', 's.sql'])).exitCode).toBe(3);
+    expect((await sql(db.url, "SELECT to_regclass('s1') IS NULL AS gone")).rows[0].gone).toBe(true);
   });
 });

@@ -5,6 +5,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { drillBase } from '../../src/adapters/drill-db.js';
 import { drillbook, ROOT } from '../helpers/cli.js';
+import { findPrismaEngine } from '../../src/drill/tools.js';
+
+const ENGINE = !('reason' in findPrismaEngine(path.join(ROOT, 'node_modules', 'prisma'), [ROOT]));
 
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'runbooks', 'drill-fixture.yaml');
 const dirs: string[] = [];
@@ -31,7 +34,7 @@ function postgresProcesses(): string[] {
   }
 }
 
-function events(dir: string): Array<{ type: string; step?: string; mode?: string; name?: string; pass?: boolean }> {
+function events(dir: string): Array<{ type: string; step?: string; mode?: string; name?: string; pass?: boolean; kind?: string }> {
   const t = path.join(dir, 'transcripts');
   const f = readdirSync(t).find((x) => x.endsWith('.jsonl'))!;
   return readFileSync(path.join(t, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
@@ -46,22 +49,24 @@ describe('drillbook drill', () => {
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/drill: drill-fixture: database ready and seeded in \d+\.\ds on 127\.0\.0\.1:\d+/);
     expect(r.stdout).toContain('TARGET prod: REHEARSAL  postgres@127.0.0.1');
-    expect(r.stdout).toContain('drillbook stand-in for prisma');
+    // auto: the real prisma where it can run offline (drillbook's devDependencies and prisma-wasm-engine), else the stand-in.
+    expect(r.stdout).toMatch(ENGINE ? /drill: tools: prisma 7\.10\.1 \(real\)/ : /drill: tools: prisma \(stand-in\)[\s\S]*drillbook stand-in for prisma/);
     expect(r.stdout).toContain('**Incident fixed: yes** (run completed; 2/2 success checks pass)');
     const ev = events(dir);
+    expect(ev.filter((e) => e.type === 'rehearsal.tool').map((e) => e.kind)).toEqual([ENGINE ? 'real' : 'stand-in']);
     expect(ev[0]).toMatchObject({ type: 'run.started', mode: 'rehearsal' });
     expect(ev.filter((e) => e.type === 'rehearsal.check').map((e) => e.pass)).toEqual([true, true]);
     const report = readFileSync(path.join(dir, 'transcripts', readdirSync(path.join(dir, 'transcripts')).find((f) => f.endsWith('.md'))!), 'utf8');
     expect(report).toContain('## Debrief');
     expect(report).toContain('**REHEARSAL**');
-    // Nothing of this drill is left: its scratch folder, its cluster folder, its server. (Other
-    // drills may run at the same time on this machine: only this one's leftovers are looked for.)
-    const port = /on 127\.0\.0\.1:(\d+)/.exec(r.stdout)![1]!;
+    // Other test files run drills at the same time: look for what this drill made (its scratch
+    // folder and its server, found by its port), and for new drill folders no live server uses.
     const scratch = /working directory (\S+)\/project/.exec(r.stdout)![1]!;
+    const port = /on 127\.0\.0\.1:(\d+)/.exec(r.stdout)![1]!;
     expect(existsSync(scratch)).toBe(false);
-    const mine = drillLeftovers().filter((f) => !before.has(f) && existsSync(path.join(f, 'server.log')) && readFileSync(path.join(f, 'server.log'), 'utf8').includes(`port ${port}`));
-    expect(mine).toEqual([]);
-    expect(postgresProcesses().filter((p) => !servers.has(p) && p.includes(`-p ${port} `))).toEqual([]);
+    expect(postgresProcesses().filter((p) => !servers.has(p) && p.includes(` -p ${port} `))).toEqual([]);
+    const live = postgresProcesses().join('\n');
+    expect(drillLeftovers().filter((f) => !before.has(f) && f.includes('drillbook-drill-') && !live.includes(f)), JSON.stringify([...before])).toEqual([]);
   }, 60_000);
 
   it('an aborted drill says how to rehearse again (a drill cannot be resumed)', async () => {

@@ -6,17 +6,30 @@
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { execa } from 'execa';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { loadRunbookOrThrow } from '../../src/adapters/runbook-files.js';
 import { seedRehearsal, type Seeded } from '../../src/app/drill.js';
+import { installedPostgres } from '../../src/adapters/drill-db.js';
+import { findPrismaEngine } from '../../src/drill/tools.js';
 import { drillbook, ROOT } from '../helpers/cli.js';
 import { sql } from '../helpers/pg.js';
 
 type Probe = (s: Seeded) => Promise<void>;
+
+const ENGINE = !('reason' in findPrismaEngine(path.join(ROOT, 'node_modules', 'prisma'), [ROOT]));
+const HAS_PG15 = installedPostgres().some((b) => b.major === 15);
+const CLIENT_15 = (() => {
+  try {
+    return /\b15\./.test(execFileSync('pg_dump', ['--version'], { encoding: 'utf8' })) && /\b15\./.test(execFileSync('psql', ['--version'], { encoding: 'utf8' }));
+  } catch {
+    return false;
+  }
+})();
 
 async function sh(s: Seeded, command: string) {
   const r = await execa('bash', ['-c', command], { cwd: s.workdir, env: s.env, reject: false, stdin: 'ignore' });
@@ -129,15 +142,16 @@ describe.each(CASES)('runbook $id', ({ id, diagnoseNames, broken, fixed }) => {
 });
 
 describe('every shipped runbook as a drill', () => {
-  it('drillbook validate runbooks/ is clean, and drill --all --auto passes for each runbook and variant', async () => {
+  it('drillbook validate runbooks/ is clean, and drill --all --auto --tools stand-in passes for each runbook and variant', async () => {
     const v = await drillbook(['validate', 'runbooks/']);
     expect(v.stdout).toMatch(/^6 runbooks checked: 6 valid, 0 invalid$/m);
     const cwd = mkdtempSync(path.join(os.tmpdir(), 'drillbook-all-'));
-    const r = await drillbook(['drill', '--all', '--auto'], { env: { CI: 'true' }, cwd });
+    const r = await drillbook(['drill', '--all', '--auto', '--tools', 'stand-in'], { env: { CI: 'true' }, cwd });
     rmSync(cwd, { recursive: true, force: true });
     expect(r.exitCode, r.stdout.slice(-4000)).toBe(0);
     expect(r.stdout).toContain('every drill passed');
     expect(r.stdout.match(/\| completed \| yes /g)).toHaveLength(11);
+    expect(r.stdout).not.toMatch(/drill: tools: .*\(real\)/);
   }, 300_000);
 
   it('drill --all --auto --rollback: every shipped rollback, rehearsed after its last destructive step, brings the state back', async () => {
@@ -149,4 +163,19 @@ describe('every shipped runbook as a drill', () => {
     expect(r.stdout).toMatch(/RUNBOOK +\| VARIANT +\| OUTCOME +\| RESTORED/);
     expect(r.stdout.match(/\| rolled-back \| yes(, as declared)? /g)).toHaveLength(11);
   }, 300_000);
+
+  it.skipIf(!ENGINE || !HAS_PG15 || !CLIENT_15)('every Prisma and Drizzle runbook and variant drills clean with --tools real (prisma 7.10.1, drizzle-kit 0.31.11, PostgreSQL 15 client tools on a PostgreSQL 15 drill server)', async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'drillbook-real-'));
+    mkdirSync(path.join(tmp, 'rb'));
+    for (const f of readdirSync(path.join(ROOT, 'runbooks')).filter((x) => /^(prisma|drizzle)-.*\.yaml$/.test(x))) symlinkSync(path.join(ROOT, 'runbooks', f), path.join(tmp, 'rb', f));
+    symlinkSync(path.join(ROOT, 'runbooks', 'fixtures'), path.join(tmp, 'rb', 'fixtures'));
+    // From the repository, where npx finds its devDependencies: drillbook's own node_modules.
+    const r = await drillbook(['drill', '--all', '--auto', '--tools', 'real', '--pg-version', '15', '--dir', path.join(tmp, 'rb'), '--transcript-dir', path.join(tmp, 'transcripts')], { env: { CI: 'true' } });
+    rmSync(tmp, { recursive: true, force: true });
+    expect(r.exitCode, r.stdout.slice(-4000)).toBe(0);
+    expect(r.stdout.match(/\| completed \| yes /g)).toHaveLength(9);
+    expect(r.stdout).not.toContain('drillbook stand-in for');
+    expect(r.stdout.match(/drill: tools: prisma 7\.10\.1 \(real\), pg_dump 15\.\d+ \(real\)/g)?.length).toBeGreaterThanOrEqual(7);
+    expect(r.stdout).toMatch(/drill: tools: drizzle-kit 0\.31\.11 \(real\), psql 15\.\d+ \(real\), pg_dump 15\.\d+ \(real\)/);
+  }, 600_000);
 });
