@@ -95,10 +95,25 @@ async function runSetup(url: string, stage: Stage, baseDir: string): Promise<voi
   try {
     for (const item of stage.setup) {
       const sqlText = 'file' in item ? readFileSync(path.resolve(baseDir, item.file), 'utf8') : item.sql;
+      const where = 'file' in item ? item.file : 'inline SQL';
+      let failed: { code?: string; message: string } | undefined;
       try {
+        // One simple query: one statement runs in autocommit (CREATE INDEX CONCURRENTLY works), several in one implicit transaction.
         await c.query(sqlText);
       } catch (e) {
-        throw new DrillbookError(`seeding the drill failed in ${'file' in item ? item.file : 'inline SQL'}: ${(e as Error).message}`, { exitCode: 1, hint: 'fix the rehearsal setup of the runbook' });
+        failed = e as { code?: string; message: string };
+      }
+      // A statement expected to fail stages the broken state by failing (a unique index built
+      // CONCURRENTLY over duplicates leaves an INVALID index): only the expected failure is fine.
+      const expected = item.expect_error;
+      if (expected === undefined && failed) {
+        throw new DrillbookError(`seeding the drill failed in ${where}: ${failed.message}`, { exitCode: 1, hint: 'fix the rehearsal setup of the runbook (a statement meant to fail takes expect_error)' });
+      }
+      if (expected !== undefined && !failed) {
+        throw new DrillbookError(`seeding the drill: ${where} was expected to fail${expected === true ? '' : ` with ${expected}`}, and it succeeded`, { exitCode: 1, hint: 'the broken state was not staged: fix the setup or its expect_error' });
+      }
+      if (expected !== undefined && expected !== true && failed && failed.code !== expected) {
+        throw new DrillbookError(`seeding the drill: ${where} failed with ${failed.code ?? 'an error'} (${failed.message}), not the expected ${expected}`, { exitCode: 1, hint: 'fix the rehearsal setup of the runbook' });
       }
     }
   } finally {
@@ -274,7 +289,8 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
             const found = diffFingerprints(before[name]!, after[name]!);
             differences.push(...(Object.keys(before).length > 1 ? found.map((d) => ({ ...d, text: `${name}: ${d.text}` })) : found));
           }
-          const declared: Declared[] = (rollbackPhase(rb)?.leaves ?? []).map((l) => ({ table: l.table, migration: l.migration === undefined ? undefined : fillText(l.migration, values), object: l.object, reason: l.reason }));
+          const fill = (t: string | undefined) => (t === undefined ? undefined : fillText(t, values));
+          const declared: Declared[] = (rollbackPhase(rb)?.leaves ?? []).map((l) => ({ table: fill(l.table), migration: fill(l.migration), object: fill(l.object), reason: fillText(l.reason, values) }));
           const v = rollbackVerdict(differences, declared);
           run.record({
             type: 'rehearsal.rollback',

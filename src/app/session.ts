@@ -232,7 +232,7 @@ export async function runSession(opts: SessionOptions): Promise<number> {
         operator.inner = opts.wrapOperator ? opts.wrapOperator(ink) : ink;
       }, () => operator.interrupt());
     } else {
-      run.subscribe(plainPrinter(plan, write, journal.path ? path.relative(process.cwd(), journal.path) || journal.path : undefined, (id) => run.title(id)));
+      run.subscribe(plainPrinter(plan, write, journal.path ? path.relative(process.cwd(), journal.path) || journal.path : undefined, (id) => run.title(id), (t) => run.text(t)));
       outcome = await run.execute();
     }
     await opts.afterRun?.(run, outcome);

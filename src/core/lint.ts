@@ -111,7 +111,7 @@ export function lintRunbook(rb: Runbook, file: string, loc: Locator): Problem[] 
       if (!inRollback) add('error', [...pPath, 'leaves'], '"leaves" declares what a rollback cannot undo: it belongs on the phase of kind rollback', true);
       const named = (['table', 'migration', 'object'] as const).filter((k) => item[k] !== undefined);
       if (named.length !== 1) add('error', lPath, 'name exactly one of table, migration or object (and a reason)');
-      if (item.migration !== undefined) checkText([...lPath, 'migration'], item.migration);
+      for (const k of ['table', 'migration', 'object', 'reason'] as const) if (item[k] !== undefined) checkText([...lPath, k], item[k]);
     });
     phase.steps.forEach((step, si) => {
       const sPath: Path = [...pPath, 'steps', si];

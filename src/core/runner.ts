@@ -120,8 +120,9 @@ export class Run implements Session {
 
   // Session: what the operator may do at any time.
   tick(step: string, item: number, checked: boolean): void {
-    const text = this.plan.steps[step]?.step.checklist?.[item];
-    if (text === undefined) return;
+    const template = this.plan.steps[step]?.step.checklist?.[item];
+    if (template === undefined) return;
+    const text = this.text(template);
     if (this.stateValue.steps[step]?.ticks[item] === checked) return;
     this.record({ type: 'checklist.ticked', step, item, text, checked });
   }
@@ -155,6 +156,11 @@ export class Run implements Session {
   title(id: string): string {
     const ps = this.plan.steps[id];
     return ps ? fillText(ps.title, this.displayValues()) : id;
+  }
+
+  /** Display text of the runbook (notes, checklist items) with input values filled in (secrets redacted). */
+  text(template: string): string {
+    return fillText(template, this.displayValues());
   }
 
   /** Inputs of kind identifier: the names that may stand in SQL, quoted. */
@@ -378,7 +384,7 @@ export class Run implements Session {
   private async executeCurrent(step: PlanStep): Promise<void> {
     const s = step.step;
     if (s.checklist) {
-      const answer = await this.ports.operator.request({ kind: 'checklist', step, items: s.checklist }, this);
+      const answer = await this.ports.operator.request({ kind: 'checklist', step, items: s.checklist.map((item) => this.text(item)) }, this);
       if (answer.kind === 'done') {
         const unticked = this.stateValue.steps[step.id]!.ticks.filter((t) => !t).length;
         this.record(unticked === 0

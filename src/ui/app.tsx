@@ -284,7 +284,7 @@ export function App({ run, bridge, interrupt, now }: { run: Run; bridge: InkBrid
         <PhaseList state={state} current={step?.id} title={titleOf} />
         <Box flexDirection="column" flexGrow={1}>
           {previous ? <PreviousStep run={run} id={previous} /> : null}
-          {step && st ? <StepView step={step} title={run.title(step.id)} st={st} preview={run.preview(step)} cursor={cursor} busy={screenOf().kind === 'busy'} /> : null}
+          {step && st ? <StepView step={step} title={run.title(step.id)} st={st} preview={run.preview(step)} cursor={cursor} busy={screenOf().kind === 'busy'} fill={(t) => run.text(t)} /> : null}
           {finished ? (
             <Text bold color={c(state.outcome === 'completed' ? 'green' : 'red')}>
               Run {state.outcome}

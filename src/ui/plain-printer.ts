@@ -30,7 +30,7 @@ export function indent(text: string, prefix = '   '): string {
   return text.split('\n').map((l) => `${prefix}${l}`).join('\n');
 }
 
-export function plainPrinter(plan: Plan, write: (s: string) => void, transcript?: string, title: (id: string) => string = (id) => plan.steps[id]?.title ?? id): Printer {
+export function plainPrinter(plan: Plan, write: (s: string) => void, transcript?: string, title: (id: string) => string = (id) => plan.steps[id]?.title ?? id, fill: (text: string) => string = (t) => t): Printer {
   let lastPhase: string | undefined;
   let lastStep: string | undefined;
   const pending: Record<string, string> = {};
@@ -64,7 +64,7 @@ export function plainPrinter(plan: Plan, write: (s: string) => void, transcript?
       }
       lastStep = ps.id;
       write(`-- ${ps.id}: ${title(ps.id)}  [${ps.action}, ${ps.effect}${ps.database ? ` on ${ps.database}` : ''}]\n`);
-      if (ps.step.notes) write(`${indent(ps.step.notes.trim())}\n`);
+      if (ps.step.notes) write(`${indent(fill(ps.step.notes).trim())}\n`);
     }
     if (e.type === 'command.output') {
       const text = (pending[e.step] ?? '') + e.text;

@@ -16,7 +16,8 @@ export function tail(text: string, n: number): string[] {
   return lines.slice(-n);
 }
 
-export function StepView(props: { step: PlanStep; title: string; st: StepState; preview: string; cursor: number; busy: boolean }) {
+export function StepView(props: { step: PlanStep; title: string; st: StepState; preview: string; cursor: number; busy: boolean; fill?: (text: string) => string }) {
+  const fill = props.fill ?? ((t: string) => t);
   const c = useColor();
   const { step, st } = props;
   const s = step.step;
@@ -33,14 +34,14 @@ export function StepView(props: { step: PlanStep; title: string; st: StepState; 
       </Text>
       {s.notes ? (
         <Box flexDirection="column" marginTop={1}>
-          <Markdown text={s.notes} />
+          <Markdown text={fill(s.notes)} />
         </Box>
       ) : null}
       <Box flexDirection="column" marginTop={1}>
         {s.checklist ? (
           s.checklist.map((item, i) => (
             <Text key={i} color={c(st.ticks[i] ? 'green' : 'white')} inverse={i === props.cursor && st.stage === 'running' && !props.busy}>
-              {i === props.cursor ? '❯' : ' '} [{st.ticks[i] ? 'x' : ' '}] {item}
+              {i === props.cursor ? '❯' : ' '} [{st.ticks[i] ? 'x' : ' '}] {fill(item)}
             </Text>
           ))
         ) : s.run !== undefined ? (

@@ -111,6 +111,19 @@ const CASES: Array<{ id: string; diagnoseNames: string; broken: Probe; fixed: Pr
     },
   },
   {
+    id: 'postgres-invalid-index',
+    diagnoseNames: 'postgres-invalid-index',
+    broken: async (s) => {
+      expect((await sql(s.urls.prod!, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_email_key'::regclass")).rows[0].indisvalid).toBe(false);
+      expect((await sh(s, 'npx prisma migrate deploy')).out).toContain('Error: P3009');
+    },
+    fixed: async (s) => {
+      expect((await sh(s, 'npx prisma migrate deploy')).out).toContain('No pending migrations to apply.');
+      expect((await sql(s.urls.prod!, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_email_key'::regclass")).rows[0].indisvalid).toBe(true);
+      await expect(sql(s.urls.prod!, "INSERT INTO users (email, name) VALUES ('ada@example.com', 'Ada, a third time')")).rejects.toThrow(/duplicate key value violates unique constraint "users_email_key"/);
+    },
+  },
+  {
     id: 'prisma-failed-migration',
     diagnoseNames: 'prisma-failed-migration',
     broken: async (s) => {
@@ -144,13 +157,13 @@ describe.each(CASES)('runbook $id', ({ id, diagnoseNames, broken, fixed }) => {
 describe('every shipped runbook as a drill', () => {
   it('drillbook validate runbooks/ is clean, and drill --all --auto --tools stand-in passes for each runbook and variant', async () => {
     const v = await drillbook(['validate', 'runbooks/']);
-    expect(v.stdout).toMatch(/^6 runbooks checked: 6 valid, 0 invalid$/m);
+    expect(v.stdout).toMatch(/^7 runbooks checked: 7 valid, 0 invalid$/m);
     const cwd = mkdtempSync(path.join(os.tmpdir(), 'drillbook-all-'));
     const r = await drillbook(['drill', '--all', '--auto', '--tools', 'stand-in'], { env: { CI: 'true' }, cwd });
     rmSync(cwd, { recursive: true, force: true });
     expect(r.exitCode, r.stdout.slice(-4000)).toBe(0);
     expect(r.stdout).toContain('every drill passed');
-    expect(r.stdout.match(/\| completed \| yes /g)).toHaveLength(11);
+    expect(r.stdout.match(/\| completed \| yes /g)).toHaveLength(12);
     expect(r.stdout).not.toMatch(/drill: tools: .*\(real\)/);
   }, 300_000);
 
@@ -161,21 +174,23 @@ describe('every shipped runbook as a drill', () => {
     expect(r.exitCode, r.stdout.slice(-4000)).toBe(0);
     expect(r.stdout).toContain('every drill passed');
     expect(r.stdout).toMatch(/RUNBOOK +\| VARIANT +\| OUTCOME +\| RESTORED/);
-    expect(r.stdout.match(/\| rolled-back \| yes(, as declared)? /g)).toHaveLength(11);
+    expect(r.stdout.match(/\| rolled-back \| yes(, as declared)? /g)).toHaveLength(12);
+    // The INVALID-index runbook declares the one thing its rollback cannot bring back.
+    expect(r.stdout).toMatch(/postgres-invalid-index +\| - +\| rolled-back \| yes, as declared /);
   }, 300_000);
 
   it.skipIf(!ENGINE || !HAS_PG15 || !CLIENT_15)('every Prisma and Drizzle runbook and variant drills clean with --tools real (prisma 7.10.1, drizzle-kit 0.31.11, PostgreSQL 15 client tools on a PostgreSQL 15 drill server)', async () => {
     const tmp = mkdtempSync(path.join(os.tmpdir(), 'drillbook-real-'));
     mkdirSync(path.join(tmp, 'rb'));
-    for (const f of readdirSync(path.join(ROOT, 'runbooks')).filter((x) => /^(prisma|drizzle)-.*\.yaml$/.test(x))) symlinkSync(path.join(ROOT, 'runbooks', f), path.join(tmp, 'rb', f));
+    for (const f of readdirSync(path.join(ROOT, 'runbooks')).filter((x) => /^(prisma|drizzle|postgres)-.*\.yaml$/.test(x))) symlinkSync(path.join(ROOT, 'runbooks', f), path.join(tmp, 'rb', f));
     symlinkSync(path.join(ROOT, 'runbooks', 'fixtures'), path.join(tmp, 'rb', 'fixtures'));
     // From the repository, where npx finds its devDependencies: drillbook's own node_modules.
     const r = await drillbook(['drill', '--all', '--auto', '--tools', 'real', '--pg-version', '15', '--dir', path.join(tmp, 'rb'), '--transcript-dir', path.join(tmp, 'transcripts')], { env: { CI: 'true' } });
     rmSync(tmp, { recursive: true, force: true });
     expect(r.exitCode, r.stdout.slice(-4000)).toBe(0);
-    expect(r.stdout.match(/\| completed \| yes /g)).toHaveLength(9);
+    expect(r.stdout.match(/\| completed \| yes /g)).toHaveLength(10);
     expect(r.stdout).not.toContain('drillbook stand-in for');
-    expect(r.stdout.match(/drill: tools: prisma 7\.10\.1 \(real\), pg_dump 15\.\d+ \(real\)/g)?.length).toBeGreaterThanOrEqual(7);
+    expect(r.stdout.match(/drill: tools: prisma 7\.10\.1 \(real\), pg_dump 15\.\d+ \(real\)/g)?.length).toBeGreaterThanOrEqual(8);
     expect(r.stdout).toMatch(/drill: tools: drizzle-kit 0\.31\.11 \(real\), psql 15\.\d+ \(real\), pg_dump 15\.\d+ \(real\)/);
   }, 600_000);
 });

@@ -26,7 +26,9 @@ export function verdictOf(d: Diagnosis, dir: string, health?: HealthReport): Ver
   if (waits.length) return { ...history, healthy, line, next: `${waits.map((f) => f.nextStep).join('; ')}; then drillbook diagnose again` };
   const first = problems.map((f) => f.nextStep).join('; ');
   const next = history.next === 'nothing to do' ? first : `first ${first}; only then: ${history.next}`;
-  return { ...history, healthy, line, next };
+  // An INVALID index left by a failed concurrent build is its own incident, with its own runbook (Prisma's layout).
+  const runbooks = problems.some((f) => f.kind === 'invalid-index') && d.tool === 'prisma' ? ['postgres-invalid-index', ...history.runbooks.filter((r) => r !== 'postgres-invalid-index')] : history.runbooks;
+  return { ...history, runbooks, healthy, line, next };
 }
 
 function historyVerdict(d: Diagnosis, dir: string): Omit<Verdict, 'healthy'> {
