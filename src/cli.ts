@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { DrillbookError } from './core/errors.js';
+import { visible } from './core/sanitize.js';
 import { VERSION } from './version.js';
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -149,8 +150,9 @@ function buildProgram(): Command {
 }
 
 function printError(err: DrillbookError): void {
-  process.stderr.write(`drillbook: ${err.message}\n`);
-  if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+  // Messages may quote data (a database's error text, a file's content): shown, never obeyed.
+  process.stderr.write(visible(`drillbook: ${err.message}\n`));
+  if (err.hint) process.stderr.write(visible(`hint: ${err.hint}\n`));
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -179,7 +181,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode;
       return;
     }
-    process.stderr.write(`drillbook: unexpected error (this is a bug in drillbook, please report it):\n${(err as Error)?.stack ?? String(err)}\n`);
+    process.stderr.write(visible(`drillbook: unexpected error (this is a bug in drillbook, please report it):\n${(err as Error)?.stack ?? String(err)}\n`));
     process.exitCode = 70;
   }
 }

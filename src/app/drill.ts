@@ -14,6 +14,7 @@ import type { RunOutcome } from '../core/events.js';
 import type { Operator } from '../core/ports.js';
 import type { LoadedRunbook, Rehearsal } from '../core/runbook.js';
 import { defaultDatabaseName } from '../core/runbook.js';
+import { visible } from '../core/sanitize.js';
 import { renderDebrief, scoreDrill, type Score } from '../core/score.js';
 import { removeOnExit, startDrillDatabase, type DrillDatabase } from '../adapters/drill-db.js';
 import { ExecaShell } from '../adapters/shell.js';
@@ -244,7 +245,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
           run.record({ type: 'rehearsal.check', id: c.id, title: c.title, pass: failures.length === 0, failures, ...(r.ok ? { result: r.result } : { error: r.error }) });
         }
         score = scoreDrill(run.events);
-        out.write(`\n== Debrief (${rb.id}${opts.variant ? `, variant ${opts.variant}` : ''})\n${renderDebrief(score)}\n`);
+        out.write(visible(`\n== Debrief (${rb.id}${opts.variant ? `, variant ${opts.variant}` : ''})\n${renderDebrief(score)}\n`));
       },
       reportExtra: () => (score ? { score: renderDebrief(score) } : {}),
       stdout: out,

@@ -1,11 +1,13 @@
 /**
  * Plain mode's output: one line per event, no redraws, no colour, nothing but text a screen reader
- * or a CI log can follow. Everything printed comes from redacted events.
+ * or a CI log can follow. Everything printed comes from redacted events, and passes through
+ * visible() on its way out: data never reaches the terminal as control characters.
  */
 import type { Recorded } from '../core/events.js';
 import { formatEvent, formatTable } from '../core/format.js';
 import type { RunState } from '../core/machine.js';
 import type { Plan } from '../core/plan.js';
+import { visible } from '../core/sanitize.js';
 
 export interface Printer {
   (state: RunState, event: Recorded | undefined): void;
@@ -24,7 +26,11 @@ export function indent(text: string, prefix = '   '): string {
   return text.split('\n').map((l) => `${prefix}${l}`).join('\n');
 }
 
-export function plainPrinter(plan: Plan, write: (s: string) => void, transcript?: string, title: (id: string) => string = (id) => plan.steps[id]?.title ?? id): Printer {
+/** A partial line of output longer than this is printed without waiting for its newline. */
+const MAX_PENDING_LINE = 16 * 1024;
+
+export function plainPrinter(plan: Plan, rawWrite: (s: string) => void, transcript?: string, title: (id: string) => string = (id) => plan.steps[id]?.title ?? id): Printer {
+  const write = (s: string) => rawWrite(visible(s));
   let lastPhase: string | undefined;
   let lastStep: string | undefined;
   const pending: Record<string, string> = {};
@@ -64,7 +70,11 @@ export function plainPrinter(plan: Plan, write: (s: string) => void, transcript?
       const text = (pending[e.step] ?? '') + e.text;
       const cut = text.lastIndexOf('\n');
       if (cut >= 0) write(`${indent(text.slice(0, cut), '   | ')}\n`);
-      pending[e.step] = text.slice(cut + 1);
+      const rest = text.slice(cut + 1);
+      if (rest.length > MAX_PENDING_LINE) {
+        write(`${indent(rest, '   | ')}\n`);
+        delete pending[e.step];
+      } else pending[e.step] = rest;
       return;
     }
     if (stepId && e.type === 'command.exited') flushOutput(stepId);
