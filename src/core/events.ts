@@ -32,6 +32,18 @@ export interface CheckRows {
 
 export const ROWS_CAP = 50;
 
+/** One output stream of a command, whole: what the transcript keeps of it is its head and its tail. */
+export interface OutputDigest {
+  /** Bytes of the stream (UTF-8, after redaction). */
+  bytes: number;
+  /** SHA-256 (hex) of those bytes: the whole stream, including what the transcript left out. */
+  sha256: string;
+  /** Bytes between the head and the tail that the transcript does not hold. */
+  omitted: number;
+  /** The side file holding the whole (redacted) stream, when one was asked for (--full-output). */
+  file?: string;
+}
+
 export interface PlanOutline {
   phases: Array<{ id: string; title: string; kind: string; rollback: boolean; steps: Array<{ id: string; title: string; action: string; effect: string }> }>;
 }
@@ -54,9 +66,11 @@ export type RunEvent =
   | { type: 'step.started'; step: string; phase: string; attempt: number }
   | { type: 'checklist.ticked'; step: string; item: number; text: string; checked: boolean }
   | { type: 'confirmation'; step: string; target: string; typed: string; matched: boolean }
-  | { type: 'command.started'; step: string; command: string; cwd: string; env: string[] }
-  | { type: 'command.output'; step: string; stream: 'stdout' | 'stderr'; text: string }
-  | { type: 'command.exited'; step: string; exitCode: number | null; signal: string | null; durationMs: number; timedOut: boolean; cancelled: boolean }
+  /** pgid: the process group the command runs in (its leader's pid), so a resumed run can find it alive. */
+  | { type: 'command.started'; step: string; command: string; cwd: string; env: string[]; pgid?: number }
+  /** skipped: bytes of this stream left out of the transcript just before this text (the text is then the tail). */
+  | { type: 'command.output'; step: string; stream: 'stdout' | 'stderr'; text: string; skipped?: number }
+  | { type: 'command.exited'; step: string; exitCode: number | null; signal: string | null; durationMs: number; timedOut: boolean; cancelled: boolean; output?: { stdout: OutputDigest; stderr: OutputDigest } }
   | { type: 'check.result'; step: string; database: string; sql: string; params: string[]; result?: CheckRows; pass: boolean; failures: string[]; error?: string; durationMs: number; attempt: number }
   | { type: 'sql.result'; step: string; database: string; sql: string; params: string[]; rowCount?: number; result?: CheckRows; error?: string; durationMs: number }
   | { type: 'migrations.result'; step: string; database: string; tool: string; summary: string; pass: boolean; table: Array<{ name: string; state: string; evidence: string }>; written?: string[]; error?: string }
