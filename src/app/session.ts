@@ -84,7 +84,12 @@ export function pickInterface(opts: { auto?: boolean; plain?: boolean }, env: No
 /** Every secret known before the run: passwords in the URLs, PGPASSWORD, secret inputs. */
 export function collectSecrets(opts: Pick<SessionOptions, 'loaded' | 'values' | 'databaseUrls' | 'baseEnv' | 'extraSecrets'>): Redactor {
   const r = new Redactor();
-  for (const url of Object.values(opts.databaseUrls)) r.add(parseDatabaseUrl(url)?.password);
+  for (const url of Object.values(opts.databaseUrls)) {
+    const parts = parseDatabaseUrl(url);
+    r.addUser(parts?.user); // HTTP basic credentials pair a user with a secret
+    r.add(parts?.password);
+  }
+  r.addUser(opts.baseEnv.PGUSER);
   r.add(opts.baseEnv.PGPASSWORD);
   for (const [name, spec] of Object.entries(opts.loaded.runbook.inputs ?? {})) if (spec.secret) r.add(opts.values[name]);
   for (const s of opts.extraSecrets ?? []) r.add(s);

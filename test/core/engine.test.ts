@@ -251,8 +251,9 @@ describe('redaction', () => {
     const all = r.journal.lines.join('\n');
     expect(all).not.toContain('s3cret-pass');
     expect(all).not.toContain('other-pw');
-    expect(all).toContain('connecting with [REDACTED] now');
-    expect(all).toContain('postgres://app:[REDACTED]@db:5432/app');
+    const output = (stream: string) => r.journal.events.filter((e) => e.type === 'command.output' && e.stream === stream).map((e) => (e as { text: string }).text).join('');
+    expect(output('stdout')).toBe('connecting with [REDACTED] now\n');
+    expect(output('stderr')).toBe('postgres://app:[REDACTED]@db:5432/app\n');
   });
 });
 
