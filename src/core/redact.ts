@@ -30,13 +30,18 @@ const MAX_SPACE = 16;
 const LOOKBACK = 128;
 
 // ---------------------------------------------------------------------------------------------
-// Aho-Corasick over UTF-16 code units.
+// Aho-Corasick over UTF-16 code units. ASCII transitions are a complete table (a DFA: one lookup
+// per character); other characters follow failure links, amortised constant time.
+
+const ASCII = 128;
 
 class Automaton {
   /** Transitions out of the root, dense: most characters start nothing. */
   private readonly root = new Int32Array(65536);
   private readonly next: Array<Map<number, number>> = [new Map()];
   private readonly fail: number[] = [0];
+  /** Complete transitions on ASCII characters: dfa[state * 128 + c]. */
+  readonly dfa: Int32Array;
   /** Length of the longest pattern that ends at this state (0: none). */
   readonly matchLen: number[] = [0];
   /** Characters matched so far: how many trailing characters may still begin a pattern. */
@@ -86,6 +91,12 @@ class Automaton {
         queue.push(t);
       }
     }
+    this.dfa = new Int32Array(this.next.length * ASCII);
+    for (let c = 0; c < ASCII; c++) this.dfa[c] = this.root[c]!;
+    for (const s of queue) {
+      const f = this.fail[s]!;
+      for (let c = 0; c < ASCII; c++) this.dfa[s * ASCII + c] = this.next[s]!.get(c) ?? this.dfa[f * ASCII + c]!;
+    }
   }
 
   get empty(): boolean {
@@ -98,6 +109,7 @@ class Automaton {
 
   step(state: number, code: number): number {
     const c = this.key(code);
+    if (c < ASCII) return this.dfa[state * ASCII + c]!;
     let s = state;
     for (;;) {
       if (s === 0) return this.root[c]!;
@@ -427,20 +439,25 @@ export class StreamRedactor {
     this.buf += chunk;
     const lit = this.literals;
     const useLit = !lit.empty;
+    const kw = keywordAutomaton;
+    const litDfa = lit.dfa;
+    const kwDfa = kw.dfa;
+    const litMatch = lit.matchLen;
+    const kwMatch = kw.matchLen;
     let ls = this.ls;
     let ks = this.ks;
     for (let i = 0; i < chunk.length; i++) {
       const c = chunk.charCodeAt(i);
       if (useLit) {
-        ls = lit.step(ls, c);
-        const m = lit.matchLen[ls]!;
+        ls = c < ASCII ? litDfa[ls * ASCII + c]! : lit.step(ls, c);
+        const m = litMatch[ls]!;
         if (m) this.spans.push({ start: base + i + 1 - m, end: base + i + 1 });
       }
-      ks = keywordAutomaton.step(ks, c);
-      const k = keywordAutomaton.matchLen[ks]!;
+      ks = c < ASCII ? kwDfa[ks * ASCII + (c >= 65 && c <= 90 ? c + 32 : c)]! : kw.step(ks, c);
+      const k = kwMatch[ks]!;
       if (k) {
         const at = base + i + 1 - k;
-        this.candidates.push({ kind: keywordAutomaton.matchId[ks] as Kw, at, hold: at + k });
+        this.candidates.push({ kind: kw.matchId[ks] as Kw, at, hold: at + k });
       }
     }
     this.work += useLit ? 2 * chunk.length : chunk.length;
