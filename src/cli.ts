@@ -21,7 +21,8 @@ function withSessionOptions(cmd: Command): Command {
     .option('--auto', 'run unattended: tick checklists, run steps, never prompt')
     .option('--confirm-target <name>', 'with --auto: the database name destructive steps may run against')
     .option('--operator <name>', 'who is at the keyboard (default: git user.name, else $USER)')
-    .option('--transcript-dir <dir>', 'where transcripts are written', 'transcripts');
+    .option('--transcript-dir <dir>', 'where transcripts are written', 'transcripts')
+    .option('--full-output', "also write each command's whole output to files beside the transcript (which keeps its head and tail)");
 }
 
 function buildProgram(): Command {

@@ -16,6 +16,7 @@ import type { LoadedRunbook } from '../core/runbook.js';
 import { Run } from '../core/runner.js';
 import { systemClock } from '../adapters/clock.js';
 import { FileJournal } from '../adapters/journal.js';
+import { SideFiles } from '../adapters/output-files.js';
 import { PgDatabases } from '../adapters/postgres.js';
 import { ExecaShell } from '../adapters/shell.js';
 import { MigrationsService } from '../adapters/migrations/service.js';
@@ -57,6 +58,8 @@ export interface SessionOptions {
   wrapDb?: (db: DatabasePort) => DatabasePort;
   /** Every database must be local (drills). */
   requireLocal?: boolean;
+  /** Write each command's whole output to side files beside the transcript (--full-output). */
+  fullOutput?: boolean;
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
 }
@@ -187,7 +190,7 @@ export async function runSession(opts: SessionOptions): Promise<number> {
       targets,
       secretInputs: new Set(Object.entries(runbook.inputs ?? {}).filter(([, s]) => s.secret).map(([n]) => n)),
     },
-    { shell: opts.shell ?? new ExecaShell(), db: opts.wrapDb ? opts.wrapDb(db) : db, migrations: opts.migrations ?? new MigrationsService(opts.databaseUrls), clock: systemClock, journal, operator, redactor },
+    { shell: opts.shell ?? new ExecaShell(), db: opts.wrapDb ? opts.wrapDb(db) : db, migrations: opts.migrations ?? new MigrationsService(opts.databaseUrls), clock: systemClock, journal, operator, redactor, ...(opts.fullOutput && journal.path ? { outputFiles: new SideFiles(journal.path) } : {}) },
     opts.resume?.events ?? [],
   );
 

@@ -21,6 +21,7 @@ export interface RunOptions {
   resume?: string;
   allowChanged?: boolean;
   onUnknown?: 'rerun' | 'mark-done';
+  fullOutput?: boolean;
 }
 
 async function fillMissing(missing: string[], loaded: ReturnType<typeof loadRunbookOrThrow>, ui: string, values: Record<string, string>): Promise<void> {
@@ -58,6 +59,7 @@ export async function runCommand(ref: string | undefined, opts: RunOptions): Pro
     transcriptDir: opts.transcriptDir ?? 'transcripts',
     cwd: process.cwd(),
     baseEnv: process.env,
+    fullOutput: opts.fullOutput === true,
   });
 }
 
@@ -141,6 +143,7 @@ export async function resumeCommand(transcript: string | undefined, opts: RunOpt
     transcriptDir: path.dirname(file),
     cwd: process.cwd(),
     baseEnv: process.env,
+    fullOutput: opts.fullOutput === true,
     resume: { events, journal, note: { from: file, ...(recovered ? { recovered } : {}), ...(runbookChanged ? { runbookChanged } : {}) } },
   });
 }

@@ -68,8 +68,12 @@ export type RunEvent =
   | { type: 'confirmation'; step: string; target: string; typed: string; matched: boolean }
   /** pgid: the process group the command runs in (its leader's pid), so a resumed run can find it alive. */
   | { type: 'command.started'; step: string; command: string; cwd: string; env: string[]; pgid?: number }
-  /** skipped: bytes of this stream left out of the transcript just before this text (the text is then the tail). */
-  | { type: 'command.output'; step: string; stream: 'stdout' | 'stderr'; text: string; skipped?: number }
+  /**
+   * Output as it comes (the head of each stream), then at the end the tail, which carries `skipped`:
+   * the bytes left out of the transcript just before it. `live` marks output only shown on screen
+   * while the command runs (beyond the head): such events are never written to a transcript.
+   */
+  | { type: 'command.output'; step: string; stream: 'stdout' | 'stderr'; text: string; skipped?: number; live?: boolean }
   | { type: 'command.exited'; step: string; exitCode: number | null; signal: string | null; durationMs: number; timedOut: boolean; cancelled: boolean; output?: { stdout: OutputDigest; stderr: OutputDigest } }
   | { type: 'check.result'; step: string; database: string; sql: string; params: string[]; result?: CheckRows; pass: boolean; failures: string[]; error?: string; durationMs: number; attempt: number }
   | { type: 'sql.result'; step: string; database: string; sql: string; params: string[]; rowCount?: number; result?: CheckRows; error?: string; durationMs: number }

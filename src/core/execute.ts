@@ -2,7 +2,10 @@
  * Performing a step's action through the ports and recording what happened: commands, checks
  * (with retry), SQL writes, migration-state steps.
  */
+import type { OutputDigest } from './events.js';
 import { evaluateExpect } from './expect.js';
+import { OutputKeeper } from './output.js';
+import type { OutputFile } from './ports.js';
 import { fillText } from './interpolate.js';
 import type { PlanStep } from './plan.js';
 import type { Run } from './runner.js';
@@ -26,28 +29,72 @@ function paramValues(run: Run, step: PlanStep): { values: string[]; display: str
   return { values: names.map((n) => run.ctx.values[n] ?? ''), display: names.map((n) => display[n] ?? '') };
 }
 
+/**
+ * A command's output, stream by stream: redacted as it comes (linear time, secrets caught across
+ * chunks), its head recorded, the rest shown live and kept as a tail, counted and hashed whole; the
+ * whole to a side file when asked.
+ */
+class CommandOutput {
+  private readonly redactors;
+  private readonly keepers = { stdout: new OutputKeeper(), stderr: new OutputKeeper() };
+  private file: OutputFile | undefined;
+  /** A failure to record output (a full disk): the command is stopped and the failure rethrown. */
+  failure: unknown;
+
+  constructor(private readonly run: Run, private readonly step: string, startSeq: number, private readonly stop: () => void) {
+    this.redactors = { stdout: run.streamRedactor(), stderr: run.streamRedactor() };
+    this.file = run.ports.outputFiles?.open(step, startSeq);
+  }
+
+  push(stream: 'stdout' | 'stderr', text: string, end = false): void {
+    if (this.failure) return;
+    try {
+      const clean = end ? this.redactors[stream].flush() : this.redactors[stream].push(text);
+      if (!clean) return;
+      this.file?.write(stream, clean);
+      const { record, live } = this.keepers[stream].take(clean);
+      if (record) this.run.record({ type: 'command.output', step: this.step, stream, text: record });
+      if (live) this.run.show({ type: 'command.output', step: this.step, stream, text: live });
+    } catch (e) {
+      this.failure = e;
+      this.stop();
+    }
+  }
+
+  /** The end: the rest of each stream, the tails, and the digests for command.exited. */
+  finish(): { stdout: OutputDigest; stderr: OutputDigest } {
+    for (const stream of ['stdout', 'stderr'] as const) this.push(stream, '', true);
+    if (this.failure) throw this.failure;
+    const files = this.file?.close() ?? {};
+    const digests = {} as { stdout: OutputDigest; stderr: OutputDigest };
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const { tail, skipped, digest } = this.keepers[stream].finish(files[stream]);
+      if (tail) this.run.record({ type: 'command.output', step: this.step, stream, text: tail, skipped });
+      digests[stream] = digest;
+    }
+    return digests;
+  }
+}
+
 async function runCommand(run: Run, step: PlanStep, command: string, signal: AbortSignal): Promise<void> {
   const env = run.commandEnv();
   const cwd = step.step.cwd ? resolveCwd(run.ctx.cwd, step.step.cwd) : run.ctx.cwd;
-  run.record({ type: 'command.started', step: step.id, command: run.preview(step), cwd, env: Object.keys({ ...run.ctx.databaseEnv, ...run.ctx.values }).sort() });
-  const streams = { stdout: run.streamRedactor(), stderr: run.streamRedactor() };
+  const started = run.record({ type: 'command.started', step: step.id, command: run.preview(step), cwd, env: Object.keys({ ...run.ctx.databaseEnv, ...run.ctx.values }).sort() });
+  // A failure to record stops the command (as Ctrl-C would) and ends the run after it.
+  const stopper = new AbortController();
+  const stopped = AbortSignal.any([signal, stopper.signal]);
+  const output = new CommandOutput(run, step.id, started.seq, () => stopper.abort());
   const result = await run.ports.shell.run({
     command,
     cwd,
     env,
     timeoutMs: run.timeoutOf(step, DEFAULT_COMMAND_TIMEOUT),
-    signal,
-    onOutput(stream, text) {
-      const clean = streams[stream].push(text);
-      if (clean) run.record({ type: 'command.output', step: step.id, stream, text: clean });
-    },
+    signal: stopped,
+    onOutput: (stream, text) => output.push(stream, text),
   });
-  for (const stream of ['stdout', 'stderr'] as const) {
-    const rest = streams[stream].flush();
-    if (rest) run.record({ type: 'command.output', step: step.id, stream, text: rest });
-  }
+  const digests = output.finish();
   if (result.error) run.record({ type: 'command.output', step: step.id, stream: 'stderr', text: `${result.error}\n` });
-  run.record({ type: 'command.exited', step: step.id, exitCode: result.exitCode, signal: result.signal, durationMs: result.durationMs, timedOut: result.timedOut, cancelled: result.cancelled });
+  run.record({ type: 'command.exited', step: step.id, exitCode: result.exitCode, signal: result.signal, durationMs: result.durationMs, timedOut: result.timedOut, cancelled: result.cancelled, output: digests });
   const expected = step.step.expect_exit === undefined ? [0] : Array.isArray(step.step.expect_exit) ? step.step.expect_exit : [step.step.expect_exit];
   if (result.exitCode !== null && expected.includes(result.exitCode) && !result.timedOut && !result.cancelled) {
     run.record({ type: 'step.finished', step: step.id, outcome: 'passed' });

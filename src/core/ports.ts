@@ -65,6 +65,17 @@ export interface Clock {
   sleep(ms: number, signal: AbortSignal): Promise<void>;
 }
 
+/** The whole output of one command, to a side file per stream (--full-output). write and close throw on failure. */
+export interface OutputFile {
+  write(stream: 'stdout' | 'stderr', text: string): void;
+  /** The files written, by stream. */
+  close(): Partial<Record<'stdout' | 'stderr', string>>;
+}
+
+export interface OutputFiles {
+  open(step: string, seq: number): OutputFile;
+}
+
 /** Where recorded events go. append must be durable when it returns, or throw. */
 export interface Journal {
   append(event: Recorded): void;

@@ -464,7 +464,11 @@ export class StreamRedactor {
     this.ls = ls;
     this.ks = ks;
     this.decide();
-    return this.emit(Math.min(this.end - lit.depth[ls]!, this.heldFrom()));
+    let to = Math.min(this.end - lit.depth[ls]!, this.heldFrom());
+    // Never split a surrogate pair: what goes out is valid text on its own.
+    const last = this.buf.charCodeAt(to - 1 - this.start);
+    if (to < this.end && last >= 0xd800 && last <= 0xdbff) to--;
+    return this.emit(to);
   }
 
   /** End of the stream: everything goes out. The redactor can then start a new stream. */

@@ -199,7 +199,8 @@ function digestLines(output: { stdout: OutputDigest; stderr: OutputDigest } | un
   const lines: string[] = [];
   for (const stream of ['stdout', 'stderr'] as const) {
     const d = output[stream];
-    if (!d || d.bytes === 0) continue;
+    // Output kept whole in the transcript is all in the report: its digest adds nothing.
+    if (!d || (!d.omitted && !d.file)) continue;
     lines.push(`${stream}: ${bytes(d.bytes)} bytes, sha256 ${d.sha256}${d.omitted ? `, ${bytes(d.omitted)} bytes between head and tail not kept` : ''}${d.file ? `, whole stream in ${d.file}` : ''}`);
   }
   return lines;

@@ -1,14 +1,15 @@
 /**
  * The run loop: ask the machine for the next effect, perform it through the ports, record what
  * happened as events, fold them into the state. Every event is redacted, then journaled (durably),
- * then applied, so the transcript always holds at least what the screen showed.
+ * then applied, so the transcript holds what the screen showed, with one bounded exception: of a
+ * command's output it keeps the head and the tail, with the size and SHA-256 of the whole.
  */
 import type { Mode, Recorded, RunEvent, RunOutcome, TargetInfo } from './events.js';
 import { describeExpect } from './expect.js';
 import { fillCommand, fillText } from './interpolate.js';
 import { initialState, nextEffect, rollbackPlan, rollbackSummary, transition, type DecisionOption, type Effect, type RunState } from './machine.js';
 import type { PlanStep } from './plan.js';
-import type { Clock, DatabasePort, Journal, MigrationsPort, Operator, OperatorAnswer, Session, ShellPort } from './ports.js';
+import type { Clock, DatabasePort, Journal, MigrationsPort, Operator, OperatorAnswer, OutputFiles, Session, ShellPort } from './ports.js';
 import type { Plan } from './plan.js';
 import type { Redactor } from './redact.js';
 import { StreamRedactor } from './redact.js';
@@ -43,6 +44,8 @@ export interface RunPorts {
   journal: Journal;
   operator: Operator;
   redactor: Redactor;
+  /** Side files for commands' whole output, when the operator asked for them. */
+  outputFiles?: OutputFiles;
 }
 
 export type Listener = (state: RunState, event: Recorded | undefined) => void;
@@ -98,6 +101,17 @@ export class Run implements Session {
     this.stateValue = transition(this.stateValue, recorded);
     for (const l of this.listeners) l(this.stateValue, recorded);
     return recorded;
+  }
+
+  /**
+   * Show output on screen without recording it: what a command prints beyond the head its
+   * transcript keeps (the tail and a digest of the whole are recorded when it ends). The text is
+   * already redacted.
+   */
+  show(event: Extract<RunEvent, { type: 'command.output' }>): void {
+    const live = { ...event, live: true, seq: this.seq, ts: this.ports.clock.now().toISOString(), actor: this.ctx.operatorName, mode: this.ctx.mode } as Recorded;
+    this.stateValue = transition(this.stateValue, live);
+    for (const l of this.listeners) l(this.stateValue, live);
   }
 
   // Session: what the operator may do at any time.

@@ -34,6 +34,8 @@ export function plainPrinter(plan: Plan, rawWrite: (s: string) => void, transcri
   let lastPhase: string | undefined;
   let lastStep: string | undefined;
   const pending: Record<string, string> = {};
+  // Steps whose output went past the head: it was printed live, so the recorded tail is not printed again.
+  const live = new Set<string>();
   const flushOutput = (step: string) => {
     const rest = pending[step];
     if (rest) write(`${indent(rest, '   | ')}\n`);
@@ -66,7 +68,10 @@ export function plainPrinter(plan: Plan, rawWrite: (s: string) => void, transcri
       write(`-- ${ps.id}: ${title(ps.id)}  [${ps.action}, ${ps.effect}${ps.database ? ` on ${ps.database}` : ''}]\n`);
       if (ps.step.notes) write(`${indent(ps.step.notes.trim())}\n`);
     }
+    if (e.type === 'command.started') live.delete(e.step);
     if (e.type === 'command.output') {
+      if (e.live) live.add(e.step);
+      else if (e.skipped !== undefined && live.has(e.step)) return;
       const text = (pending[e.step] ?? '') + e.text;
       const cut = text.lastIndexOf('\n');
       if (cut >= 0) write(`${indent(text.slice(0, cut), '   | ')}\n`);
