@@ -113,11 +113,12 @@ function buildProgram(): Command {
 
   program
     .command('verify')
-    .description("check a transcript's hash chain and print its last hash")
+    .description("check a transcript's hash chain and its closing seal; print its last hash")
     .argument('<transcript>', 'a transcript (.jsonl)')
-    .action(async (transcript: string) => {
+    .option('--hash <hash>', 'the last hash recorded outside the file (the incident ticket): the file must contain it')
+    .action(async (transcript: string, opts: { hash?: string }) => {
       const { verifyCommand } = await import('./commands/verify.js');
-      process.exitCode = verifyCommand(transcript);
+      process.exitCode = verifyCommand(transcript, opts);
     });
 
   program

@@ -160,7 +160,14 @@ export async function runSession(opts: SessionOptions): Promise<number> {
   }
 
   const plan = buildPlan(runbook, opts.mode, planTargets);
-  const journal: Journal = opts.resume?.journal ?? FileJournal.create(opts.transcriptDir, runbook.id, new Date());
+  let journal: Journal;
+  try {
+    journal = opts.resume?.journal ?? FileJournal.create(opts.transcriptDir, runbook.id, new Date());
+  } catch (e) {
+    // Nothing ran: let go of the connections the targets were inspected with, or the process waits on them.
+    await db.close();
+    throw e;
+  }
   const write = (s: string) => void out.write(s);
 
   const values = { ...opts.values };
@@ -220,6 +227,7 @@ export async function runSession(opts: SessionOptions): Promise<number> {
       outcome = await run.execute();
     }
     await opts.afterRun?.(run, outcome);
+    run.seal();
   } finally {
     for (const s of signals) process.off(s, onSignal);
     await db.close();

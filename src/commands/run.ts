@@ -5,6 +5,7 @@ import { DrillbookError, UsageError } from '../core/errors.js';
 import type { Mode, Recorded } from '../core/events.js';
 import { loadRunbookOrThrow, resolveRunbook } from '../adapters/runbook-files.js';
 import { FileJournal } from '../adapters/journal.js';
+import { RunLock } from '../adapters/run-lock.js';
 import { parseAssignments, resolveDatabases, resolveInputs } from '../app/inputs.js';
 import { operatorName, pickInterface, runSession } from '../app/session.js';
 import { readTranscript } from '../app/transcript-file.js';
@@ -83,6 +84,17 @@ export async function resumeCommand(transcript: string | undefined, opts: RunOpt
   const dir = opts.transcriptDir ?? 'transcripts';
   const file = transcript ?? newestUnfinished(dir);
   if (!file) throw new UsageError(`no unfinished run in ${dir}/`, 'name the transcript: drillbook resume <transcript.jsonl>');
+  if (!existsSync(file)) throw new DrillbookError(`cannot read transcript ${file}: no such file`, { exitCode: 2 });
+  // The lock first, then the transcript: what is read is what this process alone continues.
+  const lock = RunLock.acquire(file);
+  try {
+    return await resumeLocked(file, lock, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function resumeLocked(file: string, lock: RunLock, opts: RunOptions): Promise<number> {
   const t = readTranscript(file);
   let recovered: string | undefined;
   if (!t.chain.ok) {
@@ -130,7 +142,7 @@ export async function resumeCommand(transcript: string | undefined, opts: RunOpt
   const { values, missing } = resolveInputs(loaded.runbook, vars, process.env, recordedValues);
   const databaseUrls = resolveDatabases(loaded.runbook, parseAssignments(opts.db, '--db'), process.env, { ...values, ...vars });
   await fillMissing(missing, loaded, ui, values);
-  const journal = FileJournal.reopen(file, t.chain.lastHash);
+  const journal = FileJournal.reopen(file, t.chain.lastHash, lock);
   return runSession({
     loaded,
     mode: started.mode,

@@ -92,7 +92,12 @@ export type RunEvent =
   /** A drill's game master injected a fault. */
   | { type: 'fault'; name: string; detail: string }
   /** A drill's success check, run at the end: is the incident really fixed? */
-  | { type: 'rehearsal.check'; id: string; title: string; pass: boolean; failures: string[]; result?: CheckRows; error?: string };
+  | { type: 'rehearsal.check'; id: string; title: string; pass: boolean; failures: string[]; result?: CheckRows; error?: string }
+  /**
+   * The last event drillbook writes when it stops normally (the run ended, or the operator quit).
+   * A transcript whose last event is not a seal was cut short: a crash, a kill, or a truncated file.
+   */
+  | { type: 'transcript.sealed'; outcome: RunOutcome | 'unfinished'; events: number };
 
 export type EventType = RunEvent['type'];
 

@@ -51,6 +51,7 @@ const FORMATTERS: Formatters = {
   'rollback.finished': (e) => `rollback finished: ${e.summary}`,
   'run.finished': (e) => `run ${e.outcome}${e.reason ? `: ${e.reason}` : ''}`,
   fault: (e) => `FAULT injected by the game master: ${e.name}: ${e.detail}`,
+  'transcript.sealed': (e) => `transcript sealed: ${e.events} events (run ${e.outcome})`,
   'rehearsal.check': (e) => `success check ${e.id} (${e.title}): ${e.pass ? 'PASS' : `FAIL (${e.failures.join('; ')})`}`,
 };
 

@@ -222,6 +222,7 @@ export function transition(state: RunState, event: RunEvent & { ts?: string; act
       return { ...s, status: 'finished', outcome: event.outcome, ...(event.reason ? { finishReason: event.reason } : {}) };
     case 'fault':
     case 'rehearsal.check':
+    case 'transcript.sealed':
       return s;
   }
 }

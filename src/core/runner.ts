@@ -56,6 +56,9 @@ export class Run implements Session {
   private readonly listeners = new Set<Listener>();
   private abort: AbortController | undefined;
   private readonly history: Recorded[] = [];
+  /** The journal failed: the run stops, and this is why. */
+  private fatal: unknown;
+  private wakeOnFatal: ((e: unknown) => void) | undefined;
 
   constructor(
     readonly plan: Plan,
@@ -86,8 +89,13 @@ export class Run implements Session {
     return () => this.listeners.delete(listener);
   }
 
-  /** Redact, journal durably, then apply. A journal failure propagates: the run must not go on unrecorded. */
+  /**
+   * Redact, journal durably, then apply. A journal failure propagates and stops the run, wherever
+   * the event came from (the run loop, a command's output, a key the operator pressed): nothing may
+   * go on unrecorded.
+   */
   record(event: RunEvent): Recorded {
+    if (this.fatal) throw this.fatal;
     const clean = this.ports.redactor.deep(event);
     const recorded = {
       ...clean,
@@ -96,7 +104,15 @@ export class Run implements Session {
       actor: this.ctx.operatorName,
       mode: this.ctx.mode,
     } as Recorded;
-    this.ports.journal.append(recorded);
+    try {
+      this.ports.journal.append(recorded);
+    } catch (e) {
+      this.fatal = e;
+      this.seq--;
+      this.abort?.abort();
+      this.wakeOnFatal?.(e);
+      throw e;
+    }
     this.history.push(recorded);
     this.stateValue = transition(this.stateValue, recorded);
     for (const l of this.listeners) l(this.stateValue, recorded);
@@ -114,23 +130,47 @@ export class Run implements Session {
     for (const l of this.listeners) l(this.stateValue, live);
   }
 
+  /** From the operator's keys: a journal failure is reported by the run loop, which stops on it. */
+  private recordAside(event: RunEvent): void {
+    try {
+      this.record(event);
+    } catch (e) {
+      if (e !== this.fatal) throw e;
+    }
+  }
+
+  /** The journal failure that stopped the run, if one did. */
+  get failure(): unknown {
+    return this.fatal;
+  }
+
+  /**
+   * The closing event, written when drillbook stops normally: verify tells a sealed transcript from
+   * one whose tail was cut. Nothing is sealed after a journal failure (the file ends where it could).
+   */
+  seal(): void {
+    if (this.fatal) return;
+    const outcome = this.stateValue.status === 'finished' ? (this.stateValue.outcome ?? 'aborted') : 'unfinished';
+    this.record({ type: 'transcript.sealed', outcome, events: this.seq + 1 });
+  }
+
   // Session: what the operator may do at any time.
   tick(step: string, item: number, checked: boolean): void {
     const text = this.plan.steps[step]?.step.checklist?.[item];
     if (text === undefined) return;
     if (this.stateValue.steps[step]?.ticks[item] === checked) return;
-    this.record({ type: 'checklist.ticked', step, item, text, checked });
+    this.recordAside({ type: 'checklist.ticked', step, item, text, checked });
   }
 
   note(text: string): void {
     const t = text.trim();
     if (!t) return;
     const step = this.currentStep()?.id;
-    this.record({ type: 'note', text: t, ...(step ? { step } : {}) });
+    this.recordAside({ type: 'note', text: t, ...(step ? { step } : {}) });
   }
 
   milestone(name: 'mitigated' | 'resolved', at?: Date): void {
-    this.record({ type: 'milestone', name, at: (at ?? this.ports.clock.now()).toISOString() });
+    this.recordAside({ type: 'milestone', name, at: (at ?? this.ports.clock.now()).toISOString() });
   }
 
   cancel(): void {
@@ -174,12 +214,22 @@ export class Run implements Session {
     return s.checklist?.join('\n') ?? '';
   }
 
-  /** Run until the run finishes; returns its outcome. */
+  /** Run until the run finishes; returns its outcome. Throws the journal's failure if it stopped on one. */
   async execute(): Promise<RunOutcome> {
-    for (;;) {
-      const effect = nextEffect(this.stateValue);
-      if (effect.type === 'done') return effect.outcome;
-      await this.perform(effect);
+    // A journal failure wakes the loop even while it waits on the operator.
+    const failed = new Promise<never>((_, reject) => {
+      this.wakeOnFatal = reject;
+    });
+    failed.catch(() => undefined);
+    try {
+      for (;;) {
+        if (this.fatal) throw this.fatal;
+        const effect = nextEffect(this.stateValue);
+        if (effect.type === 'done') return effect.outcome;
+        await Promise.race([this.perform(effect), failed]);
+      }
+    } finally {
+      this.wakeOnFatal = undefined;
     }
   }
 
