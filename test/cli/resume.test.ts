@@ -92,7 +92,8 @@ describe('a run killed with SIGKILL', () => {
     const events = all.map((l) => JSON.parse(l) as { type: string; step?: string; outcome?: string });
     expect(events.filter((e) => e.type === 'run.resumed')).toHaveLength(2);
     expect(events.filter((e) => e.type === 'sql.result' && e.step === 'first')).toHaveLength(1);
-    expect(events.at(-1)).toMatchObject({ type: 'run.finished', outcome: 'completed' });
+    expect(events.at(-2)).toMatchObject({ type: 'run.finished', outcome: 'completed' });
+    expect(events.at(-1)).toMatchObject({ type: 'transcript.sealed', outcome: 'completed' });
   }, 60_000);
 
   it('in the middle of a check: resume re-runs the check by itself and ends like an uninterrupted run', async () => {
