@@ -66,8 +66,11 @@ export type RunEvent =
   | { type: 'step.started'; step: string; phase: string; attempt: number }
   | { type: 'checklist.ticked'; step: string; item: number; text: string; checked: boolean }
   | { type: 'confirmation'; step: string; target: string; typed: string; matched: boolean }
-  /** pgid: the process group the command runs in (its leader's pid), so a resumed run can find it alive. */
-  | { type: 'command.started'; step: string; command: string; cwd: string; env: string[]; pgid?: number }
+  /**
+   * pgid: the process group the command runs in (its leader's pid), recorded before the command is
+   * let go, so a resumed run can find it still running; pgidStart: the leader's start time (Linux).
+   */
+  | { type: 'command.started'; step: string; command: string; cwd: string; env: string[]; pgid?: number; pgidStart?: string }
   /**
    * Output as it comes (the head of each stream), then at the end the tail, which carries `skipped`:
    * the bytes left out of the transcript just before it. `live` marks output only shown on screen

@@ -2,7 +2,7 @@
  * Performing a step's action through the ports and recording what happened: commands, checks
  * (with retry), SQL writes, migration-state steps.
  */
-import type { OutputDigest } from './events.js';
+import type { OutputDigest, Recorded } from './events.js';
 import { evaluateExpect } from './expect.js';
 import { OutputKeeper } from './output.js';
 import type { OutputFile } from './ports.js';
@@ -41,9 +41,8 @@ class CommandOutput {
   /** A failure to record output (a full disk): the command is stopped and the failure rethrown. */
   failure: unknown;
 
-  constructor(private readonly run: Run, private readonly step: string, startSeq: number, private readonly stop: () => void) {
+  constructor(private readonly run: Run, private readonly step: string, private readonly seq: () => number, private readonly stop: () => void) {
     this.redactors = { stdout: run.streamRedactor(), stderr: run.streamRedactor() };
-    this.file = run.ports.outputFiles?.open(step, startSeq);
   }
 
   push(stream: 'stdout' | 'stderr', text: string, end = false): void {
@@ -51,7 +50,7 @@ class CommandOutput {
     try {
       const clean = end ? this.redactors[stream].flush() : this.redactors[stream].push(text);
       if (!clean) return;
-      this.file?.write(stream, clean);
+      if (this.run.ports.outputFiles) (this.file ??= this.run.ports.outputFiles.open(this.step, this.seq())).write(stream, clean);
       const { record, live } = this.keepers[stream].take(clean);
       if (record) this.run.record({ type: 'command.output', step: this.step, stream, text: record });
       if (live) this.run.show({ type: 'command.output', step: this.step, stream, text: live });
@@ -79,19 +78,36 @@ class CommandOutput {
 async function runCommand(run: Run, step: PlanStep, command: string, signal: AbortSignal): Promise<void> {
   const env = run.commandEnv();
   const cwd = step.step.cwd ? resolveCwd(run.ctx.cwd, step.step.cwd) : run.ctx.cwd;
-  const started = run.record({ type: 'command.started', step: step.id, command: run.preview(step), cwd, env: Object.keys({ ...run.ctx.databaseEnv, ...run.ctx.values }).sort() });
+  // Recorded once the command's process group exists and before the command may start (the shell
+  // holds it at a gate until then), so a resumed run knows which group to look for.
+  let started: Recorded | undefined;
+  const begin = (group?: { pgid: number; start?: string }) => {
+    started ??= run.record({
+      type: 'command.started',
+      step: step.id,
+      command: run.preview(step),
+      cwd,
+      env: Object.keys({ ...run.ctx.databaseEnv, ...run.ctx.values }).sort(),
+      ...(group ? { pgid: group.pgid, ...(group.start ? { pgidStart: group.start } : {}) } : {}),
+    });
+  };
   // A failure to record stops the command (as Ctrl-C would) and ends the run after it.
   const stopper = new AbortController();
   const stopped = AbortSignal.any([signal, stopper.signal]);
-  const output = new CommandOutput(run, step.id, started.seq, () => stopper.abort());
+  const output = new CommandOutput(run, step.id, () => started!.seq, () => stopper.abort());
   const result = await run.ports.shell.run({
     command,
     cwd,
     env,
     timeoutMs: run.timeoutOf(step, DEFAULT_COMMAND_TIMEOUT),
     signal: stopped,
-    onOutput: (stream, text) => output.push(stream, text),
+    onSpawn: begin,
+    onOutput: (stream, text) => {
+      begin();
+      output.push(stream, text);
+    },
   });
+  begin(); // a command that could not start at all is still in the timeline
   const digests = output.finish();
   if (result.error) run.record({ type: 'command.output', step: step.id, stream: 'stderr', text: `${result.error}\n` });
   run.record({ type: 'command.exited', step: step.id, exitCode: result.exitCode, signal: result.signal, durationMs: result.durationMs, timedOut: result.timedOut, cancelled: result.cancelled, output: digests });

@@ -10,6 +10,11 @@ export interface CommandRequest {
   timeoutMs: number;
   signal: AbortSignal;
   onOutput(stream: 'stdout' | 'stderr', text: string): void;
+  /**
+   * Called once the command's process group exists and before the command itself starts: the
+   * caller records it durably here. If this throws, the command never runs.
+   */
+  onSpawn?(group: { pgid: number; start?: string }): void;
 }
 
 export interface CommandResult {

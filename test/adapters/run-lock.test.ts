@@ -60,6 +60,17 @@ describe('the run lock', () => {
     if (process.platform === 'linux') RunLock.acquire(t).release();
   });
 
+  it('a holder that died but was never reaped (a zombie) holds nothing', async () => {
+    // The shell's background sleep exits at once; its parent (exec'ed into another sleep) never reaps it.
+    const p = execa('sh', ['-c', 'sleep 0.05 & echo $!; exec sleep 3'], { reject: false });
+    const pid = await new Promise<number>((resolve) => p.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+    await new Promise((r) => setTimeout(r, 400));
+    expect(() => process.kill(pid, 0), 'signal 0 still reaches a zombie').not.toThrow();
+    expect(holderAlive({ pid, host: hostname(), nonce: 'z' })).toBe(false);
+    p.kill('SIGKILL');
+    await p;
+  });
+
   it.each([1, 2, 3])('eight processes on one stale lock at the same instant: exactly one wins (round %i)', async () => {
     const t = path.join(dir, `race-${Math.random().toString(36).slice(2)}.jsonl`);
     const go = `${t}.go`;

@@ -215,11 +215,12 @@ describe('resume', () => {
     });
     // Stop the run right after the dump command started (as a crash would).
     const shell = r.shell as ScriptedShell;
-    shell.run = async () => {
+    shell.run = async (req) => {
+      req.onSpawn?.({ pgid: 4242 });
       throw new Error('crash');
     };
     await expect(r.run.execute()).rejects.toThrow('crash');
-    expect(recorded.at(-1)?.type).toBe('command.started');
+    expect(recorded.at(-1)).toMatchObject({ type: 'command.started', pgid: 4242 });
 
     let state = recorded.reduce(transition, initialState(r.plan));
     state = transition(state, { type: 'run.resumed', from: 'x', operator: 'tester' });
