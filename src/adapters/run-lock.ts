@@ -33,7 +33,8 @@ export function processStart(pid: number): string | undefined {
   }
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process runs (a zombie does not). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (e) {

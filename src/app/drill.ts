@@ -16,7 +16,7 @@ import type { LoadedRunbook, Rehearsal } from '../core/runbook.js';
 import { defaultDatabaseName } from '../core/runbook.js';
 import { visible } from '../core/sanitize.js';
 import { renderDebrief, scoreDrill, type Score } from '../core/score.js';
-import { removeOnExit, startDrillDatabase, type DrillDatabase } from '../adapters/drill-db.js';
+import { markDrillOwner, removeOnExit, startDrillDatabase, type DrillDatabase } from '../adapters/drill-db.js';
 import { ExecaShell } from '../adapters/shell.js';
 import { installStandins, PG_TOOLS, STANDIN_TOOLS } from '../standin/install.js';
 import { armRestart, FaultLog, FaultyShell, HangingDb, type FaultName } from './faults.js';
@@ -147,6 +147,7 @@ export async function seedRehearsal(loaded: LoadedRunbook, variant: string | und
   }
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'drillbook-scratch-'));
   chmodSync(scratch, 0o755);
+  markDrillOwner(scratch);
   const keepScratch = removeOnExit(scratch);
   const workdir = path.join(scratch, 'project');
   let db: DrillDatabase | undefined;
@@ -154,6 +155,7 @@ export async function seedRehearsal(loaded: LoadedRunbook, variant: string | und
     if (keep && db) {
       db.release();
       keepScratch();
+      markDrillOwner(scratch, true);
       return;
     }
     await db?.stop();
