@@ -238,6 +238,8 @@ export async function runSession(opts: SessionOptions): Promise<number> {
   const report = journal.path ? writeReportFor(journal.path, err, opts.reportExtra?.() ?? {}) : undefined;
   const rel = (p: string) => path.relative(process.cwd(), p) || p;
   out.write(`\nRun ${outcome}. Transcript: ${journal.path ? rel(journal.path) : '(none)'}${report ? `  Report: ${rel(report)}` : ''}\n`);
+  // The anchor that proves the transcript later: it belongs in the incident ticket.
+  if (journal instanceof FileJournal && opts.mode !== 'rehearsal') out.write(`Last hash: ${journal.lastHash} (paste it into the incident ticket; drillbook verify --hash checks the transcript against it)\n`);
   if (outcome === 'aborted' && journal.path) {
     // A drill's database is gone with it: a rehearsal starts again rather than resumes.
     out.write(opts.mode === 'rehearsal' ? `Rehearse it again with: drillbook drill ${runbook.id}\n` : `Continue it with: drillbook resume ${rel(journal.path)}\n`);
