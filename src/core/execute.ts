@@ -92,8 +92,11 @@ async function runCommand(run: Run, step: PlanStep, command: string, signal: Abo
     });
   };
   // A failure to record stops the command (as Ctrl-C would) and ends the run after it.
+  // (By hand rather than AbortSignal.any, which Node 20 has only from 20.3.)
   const stopper = new AbortController();
-  const stopped = AbortSignal.any([signal, stopper.signal]);
+  if (signal.aborted) stopper.abort();
+  else signal.addEventListener('abort', () => stopper.abort(), { once: true });
+  const stopped = stopper.signal;
   const output = new CommandOutput(run, step.id, () => started!.seq, () => stopper.abort());
   const result = await run.ports.shell.run({
     command,
