@@ -24,7 +24,7 @@ import type { Recorded } from '../src/core/events.js';
 import { parseRunbook } from '../src/core/load.js';
 import { buildPlan } from '../src/core/plan.js';
 import type { Operator } from '../src/core/ports.js';
-import { Redactor } from '../src/core/redact.js';
+import { Redactor, StreamRedactor } from '../src/core/redact.js';
 import { Run } from '../src/core/runner.js';
 import { prismaChecksum } from '../src/core/migrations/prisma.js';
 import { drizzleHash } from '../src/core/migrations/drizzle.js';
@@ -48,7 +48,7 @@ interface Stat {
 interface Row {
   id: string;
   what: string;
-  unit: 'ms' | 'µs' | 'MiB';
+  unit: 'ms' | 'µs' | 'MiB' | 'MB/s';
   stat: Stat;
   baseline?: { what: string; stat: Stat };
   target: string;
@@ -371,6 +371,8 @@ try {
     return kb / 1024;
   });
   add({ id: 'memory', what: 'peak RSS of a drill of the largest shipped runbook (ecto-untracked-schema)', unit: 'MiB', stat: rss, target: '< 120 MiB', pass: rss.median < 120 });
+
+  await measureHostileOutput();
 } finally {
   await db.stop();
 }
@@ -390,3 +392,35 @@ const md = [
 writeFileSync(path.join(ROOT, 'bench', 'results.md'), md);
 process.stdout.write(`\n${md}`);
 rmSync(TMP, { recursive: true, force: true });
+
+// ---------------------------------------------------------------------------------------------
+// Hostile output (issue #15): how fast output is redacted, and the memory 100 MB of it costs.
+async function measureHostileOutput(): Promise<void> {
+  // Redaction throughput: log-like text full of URLs, "password" words and a few secrets, in 64 KiB chunks.
+  const secrets = ['hunter22-s3cr3t', 'tok_4f9a8b7c6d5e', 'another secret value'];
+  const redactor = new Redactor(secrets, ['app', 'deploy']);
+  const line = (i: number) => `2026-11-22T10:00:${String(i % 60).padStart(2, '0')}Z INFO applied 20240101_${i}_init in ${i % 97}ms; connected to postgres://app@db:5432/shop; password check ok${i % 1000 === 0 ? ` token=${secrets[i % 3]}` : ''}\n`;
+  let text = '';
+  for (let i = 0; text.length < 4 * 1024 * 1024; i++) text += line(i);
+  const chunks: string[] = [];
+  for (let i = 0; i < text.length; i += 65536) chunks.push(text.slice(i, i + 65536));
+  const rounds = 16; // 64 MiB a sample
+  const throughput = await sample(5, async () => {
+    const s = new StreamRedactor(redactor);
+    const t = performance.now();
+    for (let r = 0; r < rounds; r++) for (const c of chunks) s.push(c);
+    s.flush();
+    return (rounds * text.length) / 1e6 / ((performance.now() - t) / 1000);
+  });
+  add({ id: 'redact-throughput', what: 'redaction throughput (3 secrets in all their forms, URL and password patterns, 64 KiB chunks)', unit: 'MB/s', stat: throughput, target: '≥ 20 MB/s', pass: throughput.median >= 20 });
+
+  // Peak RSS of a run whose command prints 100 MB (the transcript keeps its head and tail).
+  const dir = path.join(TMP, 'loud');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'loud.yaml'), `id: loud\ntitle: 100 MB of output\nversion: 1\nphases:\n  - id: p\n    title: P\n    kind: verify\n    steps:\n      - {id: loud, title: Print 100 MB, run: "yes 'row 0123456789 postgres://app@db:5432/shop password check ok' | head -c 100000000", effect: read-only}\n`);
+  const loud = await sample(3, async () => {
+    const out = await $({ cwd: dir, nothrow: true, env: { ...process.env, CI: 'true' } })`/usr/bin/time -f %M ${process.execPath} ${BIN} run loud.yaml --auto --transcript-dir ${TMP}/t > /dev/null`.quiet();
+    return Number(out.stderr.trim().split('\n').pop()) / 1024;
+  });
+  add({ id: 'memory-100mb-output', what: 'peak RSS of a run whose command prints 100 MB', unit: 'MiB', stat: loud, target: '< 200 MiB', pass: loud.median < 200 });
+}

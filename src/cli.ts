@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { DrillbookError } from './core/errors.js';
+import { visible } from './core/sanitize.js';
 import { VERSION } from './version.js';
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -20,7 +21,8 @@ function withSessionOptions(cmd: Command): Command {
     .option('--auto', 'run unattended: tick checklists, run steps, never prompt')
     .option('--confirm-target <name>', 'with --auto: the database name destructive steps may run against')
     .option('--operator <name>', 'who is at the keyboard (default: git user.name, else $USER)')
-    .option('--transcript-dir <dir>', 'where transcripts are written', 'transcripts');
+    .option('--transcript-dir <dir>', 'where transcripts are written', 'transcripts')
+    .option('--full-output', "also write each command's whole output to files beside the transcript (which keeps its head and tail)");
 }
 
 function buildProgram(): Command {
@@ -118,11 +120,12 @@ function buildProgram(): Command {
 
   program
     .command('verify')
-    .description("check a transcript's hash chain and print its last hash")
+    .description("check a transcript's hash chain and its closing seal; print its last hash")
     .argument('<transcript>', 'a transcript (.jsonl)')
-    .action(async (transcript: string) => {
+    .option('--hash <hash>', 'the last hash recorded outside the file (the incident ticket): the file must contain it')
+    .action(async (transcript: string, opts: { hash?: string }) => {
       const { verifyCommand } = await import('./commands/verify.js');
-      process.exitCode = verifyCommand(transcript);
+      process.exitCode = verifyCommand(transcript, opts);
     });
 
   program
@@ -156,8 +159,9 @@ function buildProgram(): Command {
 }
 
 function printError(err: DrillbookError): void {
-  process.stderr.write(`drillbook: ${err.message}\n`);
-  if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+  // Messages may quote data (a database's error text, a file's content): shown, never obeyed.
+  process.stderr.write(visible(`drillbook: ${err.message}\n`));
+  if (err.hint) process.stderr.write(visible(`hint: ${err.hint}\n`));
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -186,7 +190,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode;
       return;
     }
-    process.stderr.write(`drillbook: unexpected error (this is a bug in drillbook, please report it):\n${(err as Error)?.stack ?? String(err)}\n`);
+    process.stderr.write(visible(`drillbook: unexpected error (this is a bug in drillbook, please report it):\n${(err as Error)?.stack ?? String(err)}\n`));
     process.exitCode = 70;
   }
 }

@@ -34,6 +34,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { DrillbookError } from '../core/errors.js';
+import { holderAlive, pidAlive, processStart } from './run-lock.js';
 
 interface Binaries {
   initdb: string;
@@ -361,10 +362,12 @@ export interface StartOptions {
 }
 
 export async function startDrillDatabase(options: StartOptions = {}): Promise<DrillDatabase> {
+  await reapDeadDrills();
   const bin = loadBinaries(options.major);
   const who = runAsFor();
   const template = initTemplate(bin, who);
   const dir = scratchDir('drillbook-drill-', drillBase());
+  markDrillOwner(dir);
   const data = path.join(dir, 'data');
   // The socket lives in a folder only the server's user (and root) can enter.
   const socketDir = path.join(dir, 'socket');
@@ -460,6 +463,7 @@ export async function startDrillDatabase(options: StartOptions = {}): Promise<Dr
     },
     release() {
       keepDir();
+      markDrillOwner(dir, true);
       if (!child) return;
       live.delete(child);
       child.unref();
@@ -522,4 +526,112 @@ async function canConnect(port: number, password: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a killed drill leaves behind, and the next drill's clean-up of it.
+
+const OWNER_FILE = 'drillbook-owner.json';
+
+/**
+ * Name the process that owns a drill's folder (its cluster, or its scratch copy of the project),
+ * so a later drill can tell a folder whose owner was killed from one still in use. `kept`: left
+ * running on purpose (--keep), never reaped.
+ */
+export function markDrillOwner(dir: string, kept = false): void {
+  const start = processStart(process.pid);
+  writeFileSync(path.join(dir, OWNER_FILE), `${JSON.stringify({ pid: process.pid, host: os.hostname(), ...(start ? { start } : {}), kept })}\n`, { mode: 0o644 });
+}
+
+interface PostmasterPid {
+  pid: number;
+  dataDir: string;
+  shmId: number | undefined;
+}
+
+function readPostmasterPid(data: string): PostmasterPid | undefined {
+  try {
+    const lines = readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n');
+    const pid = Number(lines[0]);
+    const shm = (lines[6] ?? '').trim().split(/\s+/);
+    return Number.isInteger(pid) && pid > 0 ? { pid, dataDir: lines[1] ?? '', shmId: shm.length === 2 ? Number(shm[1]) : undefined } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether pid is a postgres server of that data folder (not some process that reused the pid). */
+function isServerOf(pid: number, data: string): boolean {
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return cmd.some((a) => a === data) && /postgres/.test(cmd[0] ?? '');
+  } catch {
+    return pidAlive(pid); // no /proc: trust postmaster.pid
+  }
+}
+
+/** A System V segment nobody is attached to any more (a server killed outright leaves its own). */
+function removeOrphanSegment(shmId: number): void {
+  try {
+    const table = readFileSync('/proc/sysvipc/shm', 'utf8').split('\n').slice(1);
+    const row = table.map((l) => l.trim().split(/\s+/)).find((c) => Number(c[1]) === shmId);
+    if (!row || Number(row[6]) !== 0) return;
+    execFileSync('ipcrm', ['-m', String(shmId)], { stdio: 'ignore' });
+  } catch {
+    // no /proc/sysvipc or ipcrm here: the segment stays until reboot
+  }
+}
+
+/**
+ * The next drill's start reaps what drills killed before they could clean up left behind: for
+ * every drillbook-drill-* and drillbook-scratch-* folder whose owner is gone (and was not kept),
+ * its PostgreSQL server is stopped (a fast shutdown, which also frees its shared memory; SIGKILL
+ * after 10 s, then its System V segment is removed), and the folder is deleted. Returns the folders reaped.
+ */
+export async function reapDeadDrills(): Promise<string[]> {
+  const reaped: string[] = [];
+  for (const base of [...new Set([drillBase(), os.tmpdir()])]) {
+    let names: string[];
+    try {
+      names = readdirSync(base).filter((n) => n.startsWith('drillbook-drill-') || n.startsWith('drillbook-scratch-'));
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const dir = path.join(base, name);
+      let owner: { pid: number; host: string; start?: string; kept?: boolean };
+      try {
+        owner = JSON.parse(readFileSync(path.join(dir, OWNER_FILE), 'utf8')) as typeof owner;
+      } catch {
+        continue; // no owner named: not ours to judge (a drill just starting, or an older drillbook's)
+      }
+      if (owner.kept || holderAlive({ ...owner, nonce: '' })) continue;
+      const data = path.join(dir, 'data');
+      const pm = readPostmasterPid(data);
+      if (pm && pidAlive(pm.pid) && isServerOf(pm.pid, data)) {
+        let killed = false;
+        try {
+          process.kill(pm.pid, 'SIGINT'); // fast shutdown: the server removes its own shared memory
+        } catch {
+          // gone meanwhile
+        }
+        const deadline = Date.now() + 10_000;
+        while (pidAlive(pm.pid)) {
+          if (Date.now() > deadline && !killed) {
+            killed = true;
+            try {
+              process.kill(pm.pid, 'SIGKILL');
+            } catch {
+              // gone
+            }
+          }
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        if (killed && pm.shmId !== undefined) removeOrphanSegment(pm.shmId);
+      } else if (pm?.shmId !== undefined) removeOrphanSegment(pm.shmId);
+      rmSync(dir, { recursive: true, force: true });
+      reaped.push(dir);
+    }
+  }
+  return reaped;
 }

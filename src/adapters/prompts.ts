@@ -6,6 +6,7 @@ import { checkbox, input, password, select } from '@inquirer/prompts';
 import type { DecisionOption } from '../core/machine.js';
 import { parseWhen } from '../core/when.js';
 import type { Operator, OperatorAnswer, OperatorRequest, Session } from '../core/ports.js';
+import { visible, visibleLine } from '../core/sanitize.js';
 import { indent } from '../ui/plain-printer.js';
 
 export interface PromptIO {
@@ -46,7 +47,9 @@ const DECISION_LABEL: Record<DecisionOption, string> = {
   quit: 'Quit (the run can be resumed)',
 };
 
-export function plainOperator(io: PromptIO = {}, write: (s: string) => void = (s) => process.stdout.write(s)): Operator {
+export function plainOperator(io: PromptIO = {}, rawWrite: (s: string) => void = (s) => process.stdout.write(s)): Operator {
+  // Previews, failures and errors carry data (input values, database errors): shown, never obeyed.
+  const write = (s: string) => rawWrite(visible(s));
   const reason = async (what: string): Promise<string> =>
     (await input({ message: `${what}: why?`, validate: (v) => (v.trim() ? true : 'a reason is required: it goes into the transcript') }, ctx(io))).trim();
 
@@ -96,7 +99,7 @@ export function plainOperator(io: PromptIO = {}, write: (s: string) => void = (s
       case 'checklist': {
         for (;;) {
           const ticked = await checkbox(
-            { message: `${req.step.title}: tick what is done (space to tick, enter to submit)`, choices: req.items.map((item, i) => ({ name: item, value: i })) },
+            { message: `${visibleLine(req.step.title)}: tick what is done (space to tick, enter to submit)`, choices: req.items.map((item, i) => ({ name: visibleLine(item), value: i })) },
             ctx(io),
           );
           req.items.forEach((_, i) => session.tick(req.step.id, i, ticked.includes(i)));
@@ -118,7 +121,7 @@ export function plainOperator(io: PromptIO = {}, write: (s: string) => void = (s
       }
       case 'ask': {
         if (req.error) write(`   ${req.error}\n`);
-        const message = `${req.input.description ?? req.input.name}${req.input.pattern ? ` (${req.input.pattern})` : ''}:`;
+        const message = visibleLine(`${req.input.description ?? req.input.name}${req.input.pattern ? ` (${req.input.pattern})` : ''}:`);
         const value = req.input.secret ? await password({ message, mask: '*' }, ctx(io)) : await input({ message }, ctx(io));
         return { kind: 'value', value };
       }
@@ -167,7 +170,7 @@ export async function askMissingInputs(
       const spec = specs[name] ?? {};
       const re = spec.pattern ? new RegExp(`^(?:${spec.pattern})$`) : undefined;
       const validate = (v: string) => (re && !re.test(v) ? `must match ${spec.pattern}` : v === '' ? 'a value is required' : true);
-      const message = `${name}${spec.description ? `: ${spec.description}` : ''}`;
+      const message = visibleLine(`${name}${spec.description ? `: ${spec.description}` : ''}`);
       out[name] = spec.secret ? await password({ message, mask: '*', validate }, ctx(io)) : await input({ message, validate }, ctx(io));
     }
   } catch (e) {
@@ -183,7 +186,7 @@ export async function pickRunbook(entries: ReadonlyArray<{ id: string; title: st
     return await select(
       {
         message: 'Which incident do you want to rehearse?',
-        choices: entries.map((e) => ({ name: `${e.title}  (${e.id})`, value: e.id, ...(e.summary ? { description: e.summary } : {}) })),
+        choices: entries.map((e) => ({ name: visibleLine(`${e.title}  (${e.id})`), value: e.id, ...(e.summary ? { description: visible(e.summary) } : {}) })),
         pageSize: 12,
       },
       ctx(io),

@@ -13,8 +13,9 @@ import type { RunOutcome } from '../core/events.js';
 import type { Operator } from '../core/ports.js';
 import type { LoadedRunbook, Rehearsal } from '../core/runbook.js';
 import { defaultDatabaseName } from '../core/runbook.js';
+import { visible } from '../core/sanitize.js';
 import { renderDebrief, scoreDrill, type Score } from '../core/score.js';
-import { loadBinaries, removeOnExit, startDrillDatabase, type DrillDatabase } from '../adapters/drill-db.js';
+import { loadBinaries, markDrillOwner, removeOnExit, startDrillDatabase, type DrillDatabase } from '../adapters/drill-db.js';
 import { ExecaShell } from '../adapters/shell.js';
 import { chooseTools, describeTools, provisionTools, toolEvents, toolsNeeded, type ToolChoice, type ToolsMode } from '../drill/tools.js';
 import { armRestart, FaultLog, FaultyShell, HangingDb, type FaultName } from './faults.js';
@@ -155,6 +156,7 @@ export async function seedRehearsal(loaded: LoadedRunbook, variant: string | und
   }
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'drillbook-scratch-'));
   chmodSync(scratch, 0o755);
+  markDrillOwner(scratch);
   const keepScratch = removeOnExit(scratch);
   const workdir = path.join(scratch, 'project');
   let db: DrillDatabase | undefined;
@@ -162,6 +164,7 @@ export async function seedRehearsal(loaded: LoadedRunbook, variant: string | und
     if (keep && db) {
       db.release();
       keepScratch();
+      markDrillOwner(scratch, true);
       return;
     }
     await db?.stop();
@@ -315,7 +318,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
           run.record({ type: 'rehearsal.check', id: c.id, title: c.title, pass: failures.length === 0, failures, ...(r.ok ? { result: r.result } : { error: r.error }) });
         }
         score = scoreDrill(run.events);
-        out.write(`\n== Debrief (${rb.id}${opts.variant ? `, variant ${opts.variant}` : ''})\n${renderDebrief(score)}\n`);
+        out.write(visible(`\n== Debrief (${rb.id}${opts.variant ? `, variant ${opts.variant}` : ''})\n${renderDebrief(score)}\n`));
       },
       reportExtra: () => (score ? { score: renderDebrief(score) } : {}),
       stdout: out,

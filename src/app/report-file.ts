@@ -1,18 +1,57 @@
 /** The report written next to the transcript when a run ends: temp file, fsync, rename, fsync the folder. */
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { renderMarkdown } from '../core/report.js';
+import { writeMarkdown, type Sink } from '../core/report.js';
 import { readTranscript } from './transcript-file.js';
 
-export function writeFileDurably(file: string, content: string): void {
+const CHUNK = 64 * 1024;
+
+/** Collects small pieces and hands them on in chunks of about 64 KiB. */
+export function chunked(write: (chunk: string) => void): { sink: Sink; end(): void } {
+  let parts: string[] = [];
+  let size = 0;
+  const flush = () => {
+    if (!parts.length) return;
+    const text = parts.join('');
+    parts = [];
+    size = 0;
+    write(text);
+  };
+  return {
+    sink(s) {
+      parts.push(s);
+      size += s.length;
+      if (size >= CHUNK) flush();
+    },
+    end: flush,
+  };
+}
+
+function writeAll(fd: number, text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+}
+
+/** Write a file whose content is produced piece by piece (never held whole), durably and atomically. */
+export function writeStreamDurably(file: string, produce: (sink: Sink) => void): void {
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w', 0o600);
   try {
-    writeSync(fd, content);
+    const out = chunked((text) => writeAll(fd, text));
+    produce(out.sink);
+    out.end();
     fsyncSync(fd);
-  } finally {
+  } catch (e) {
     closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already gone
+    }
+    throw e;
   }
+  closeSync(fd);
   renameSync(tmp, file);
   try {
     const dir = openSync(path.dirname(file), 'r');
@@ -23,12 +62,16 @@ export function writeFileDurably(file: string, content: string): void {
   }
 }
 
+export function writeFileDurably(file: string, content: string): void {
+  writeStreamDurably(file, (sink) => sink(content));
+}
+
 /** Write `<transcript>.md`; returns its path, or undefined (with a warning) if it could not be written. */
 export function writeReportFor(transcript: string, err: NodeJS.WritableStream, extra: { score?: string } = {}): string | undefined {
   try {
     const t = readTranscript(transcript);
     const file = transcript.replace(/\.jsonl$/, '') + '.md';
-    writeFileDurably(file, renderMarkdown(t.chain.events, extra));
+    writeStreamDurably(file, (sink) => writeMarkdown(t.chain.events, sink, extra));
     return file;
   } catch (e) {
     err.write(`drillbook: warning: the report could not be written (${(e as Error).message}); the transcript is intact: drillbook report ${transcript}\n`);

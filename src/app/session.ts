@@ -17,6 +17,7 @@ import type { LoadedRunbook } from '../core/runbook.js';
 import { Run } from '../core/runner.js';
 import { systemClock } from '../adapters/clock.js';
 import { FileJournal } from '../adapters/journal.js';
+import { SideFiles } from '../adapters/output-files.js';
 import { PgDatabases } from '../adapters/postgres.js';
 import { ExecaShell } from '../adapters/shell.js';
 import { MigrationsService } from '../adapters/migrations/service.js';
@@ -63,6 +64,8 @@ export interface SessionOptions {
   runReadOnlyCommands?: boolean;
   /** Events recorded right after run.started (a drill's tools). */
   startEvents?: RunEvent[];
+  /** Write each command's whole output to side files beside the transcript (--full-output). */
+  fullOutput?: boolean;
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
 }
@@ -90,7 +93,11 @@ export function pickInterface(opts: { auto?: boolean; plain?: boolean }, env: No
 /** Every secret known before the run: passwords in the URLs, PGPASSWORD, secret inputs. */
 export function collectSecrets(opts: Pick<SessionOptions, 'loaded' | 'values' | 'connections' | 'baseEnv' | 'extraSecrets'>): Redactor {
   const r = new Redactor();
-  for (const c of Object.values(opts.connections)) r.add(c.password);
+  for (const c of Object.values(opts.connections)) {
+    r.addUser(c.user); // HTTP basic credentials pair a user with a secret
+    r.add(c.password);
+  }
+  r.addUser(opts.baseEnv.PGUSER);
   r.add(opts.baseEnv.PGPASSWORD);
   for (const [name, spec] of Object.entries(opts.loaded.runbook.inputs ?? {})) if (spec.secret) r.add(opts.values[name]);
   for (const s of opts.extraSecrets ?? []) r.add(s);
@@ -165,7 +172,14 @@ export async function runSession(opts: SessionOptions): Promise<number> {
   }
 
   const plan = buildPlan(runbook, opts.mode, planTargets);
-  const journal: Journal = opts.resume?.journal ?? FileJournal.create(opts.transcriptDir, runbook.id, new Date());
+  let journal: Journal;
+  try {
+    journal = opts.resume?.journal ?? FileJournal.create(opts.transcriptDir, runbook.id, new Date());
+  } catch (e) {
+    // Nothing ran: let go of the connections the targets were inspected with, or the process waits on them.
+    await db.close();
+    throw e;
+  }
   const write = (s: string) => void out.write(s);
 
   const values = { ...opts.values };
@@ -206,7 +220,7 @@ export async function runSession(opts: SessionOptions): Promise<number> {
       secretInputs: new Set(Object.entries(runbook.inputs ?? {}).filter(([, s]) => s.secret).map(([n]) => n)),
       ...(opts.startEvents ? { startEvents: opts.startEvents } : {}),
     },
-    { shell: opts.shell ?? new ExecaShell(), db: opts.wrapDb ? opts.wrapDb(db) : db, migrations: opts.migrations ?? new MigrationsService(Object.fromEntries(Object.entries(opts.connections).map(([n, c]) => [n, c.url])), (name, client) => db.verifyConnection(name, client)), clock: systemClock, journal, operator, redactor },
+    { shell: opts.shell ?? new ExecaShell(), db: opts.wrapDb ? opts.wrapDb(db) : db, migrations: opts.migrations ?? new MigrationsService(Object.fromEntries(Object.entries(opts.connections).map(([n, c]) => [n, c.url])), (name, client) => db.verifyConnection(name, client)), clock: systemClock, journal, operator, redactor, ...(opts.fullOutput && journal.path ? { outputFiles: new SideFiles(journal.path) } : {}) },
     opts.resume?.events ?? [],
   );
 
@@ -236,6 +250,7 @@ export async function runSession(opts: SessionOptions): Promise<number> {
       outcome = await run.execute();
     }
     await opts.afterRun?.(run, outcome);
+    run.seal();
   } finally {
     for (const s of signals) process.off(s, onSignal);
     await db.close();
@@ -246,6 +261,8 @@ export async function runSession(opts: SessionOptions): Promise<number> {
   const report = journal.path ? writeReportFor(journal.path, err, opts.reportExtra?.() ?? {}) : undefined;
   const rel = (p: string) => path.relative(process.cwd(), p) || p;
   out.write(`\nRun ${outcome}. Transcript: ${journal.path ? rel(journal.path) : '(none)'}${report ? `  Report: ${rel(report)}` : ''}\n`);
+  // The anchor that proves the transcript later: it belongs in the incident ticket.
+  if (journal instanceof FileJournal && opts.mode !== 'rehearsal') out.write(`Last hash: ${journal.lastHash} (paste it into the incident ticket; drillbook verify --hash checks the transcript against it)\n`);
   if (outcome === 'aborted' && journal.path) {
     // A drill's database is gone with it: a rehearsal starts again rather than resumes.
     out.write(opts.mode === 'rehearsal' ? `Rehearse it again with: drillbook drill ${runbook.id}\n` : `Continue it with: drillbook resume ${rel(journal.path)}\n`);

@@ -1,6 +1,7 @@
 /** `drillbook list`: the shipped runbooks and those under ./runbooks. */
 import path from 'node:path';
 import { formatProblem } from '../core/errors.js';
+import { visibleLine } from '../core/sanitize.js';
 import { listRunbooks } from '../adapters/runbook-files.js';
 
 export function listCommand(opts: { json?: boolean }, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): number {
@@ -10,7 +11,7 @@ export function listCommand(opts: { json?: boolean }, out: NodeJS.WritableStream
   } else if (entries.length === 0) {
     out.write('no runbooks found (shipped runbooks, or ./runbooks/*.yaml)\n');
   } else {
-    const rows = entries.map((e) => [e.id, e.title, e.tags.join(','), path.relative(process.cwd(), e.path) || e.path]);
+    const rows = entries.map((e) => [e.id, e.title, e.tags.join(','), path.relative(process.cwd(), e.path) || e.path].map(visibleLine));
     const header = ['ID', 'TITLE', 'TAGS', 'PATH'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (cols: string[]) => cols.map((c, i) => (i === cols.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');

@@ -5,6 +5,8 @@ import { DrillbookError, UsageError } from '../core/errors.js';
 import type { Mode, Recorded } from '../core/events.js';
 import { loadRunbookOrThrow, resolveRunbook } from '../adapters/runbook-files.js';
 import { FileJournal } from '../adapters/journal.js';
+import { groupAlive, waitForGroup } from '../adapters/process-group.js';
+import { RunLock } from '../adapters/run-lock.js';
 import { parseAssignments, resolveDatabases, resolveInputs } from '../app/inputs.js';
 import { operatorName, pickInterface, runSession } from '../app/session.js';
 import { readTranscript } from '../app/transcript-file.js';
@@ -22,6 +24,7 @@ export interface RunOptions {
   allowChanged?: boolean;
   onUnknown?: 'rerun' | 'mark-done';
   runReadOnlyCommands?: boolean;
+  fullOutput?: boolean;
 }
 
 async function fillMissing(missing: string[], loaded: ReturnType<typeof loadRunbookOrThrow>, ui: string, values: Record<string, string>): Promise<void> {
@@ -63,6 +66,7 @@ export async function runCommand(ref: string | undefined, opts: RunOptions): Pro
     transcriptDir: opts.transcriptDir ?? 'transcripts',
     cwd: process.cwd(),
     baseEnv: process.env,
+    fullOutput: opts.fullOutput === true,
   });
 }
 
@@ -86,6 +90,53 @@ export async function resumeCommand(transcript: string | undefined, opts: RunOpt
   const dir = opts.transcriptDir ?? 'transcripts';
   const file = transcript ?? newestUnfinished(dir);
   if (!file) throw new UsageError(`no unfinished run in ${dir}/`, 'name the transcript: drillbook resume <transcript.jsonl>');
+  if (!existsSync(file)) throw new DrillbookError(`cannot read transcript ${file}: no such file`, { exitCode: 2 });
+  // The lock first, then the transcript: what is read is what this process alone continues.
+  const lock = RunLock.acquire(file);
+  try {
+    return await resumeLocked(file, lock, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+/** Process groups the transcript says were started and never seen to end. */
+export function unfinishedGroups(events: readonly Recorded[]): Array<{ step: string; pgid: number; start?: string }> {
+  const open = new Map<string, { pgid: number; start?: string }>();
+  for (const e of events) {
+    if (e.type === 'command.started') {
+      if (e.pgid) open.set(e.step, { pgid: e.pgid, ...(e.pgidStart ? { start: e.pgidStart } : {}) });
+      else open.delete(e.step);
+    } else if (e.type === 'command.exited') open.delete(e.step);
+  }
+  return [...open].map(([step, g]) => ({ step, ...g }));
+}
+
+/** Wait for (or, on Ctrl-C, stop) the commands an interrupted run left running; returns what to record. */
+async function settleLeftoverCommands(events: readonly Recorded[], err: NodeJS.WritableStream): Promise<string[]> {
+  const notes: string[] = [];
+  for (const g of unfinishedGroups(events)) {
+    if (!groupAlive(g.pgid, g.start)) continue;
+    const stop = new AbortController();
+    const onInt = () => stop.abort();
+    process.on('SIGINT', onInt);
+    err.write(`drillbook: the command of step ${g.step} (process group ${g.pgid}) is still running from the interrupted run; waiting for it to end, so that it never runs twice. Ctrl-C stops it instead.\n`);
+    const since = Date.now();
+    try {
+      const how = await waitForGroup(g.pgid, g.start, stop.signal);
+      const secs = Math.round((Date.now() - since) / 1000);
+      notes.push(how === 'ended'
+        ? `the command of step ${g.step} (process group ${g.pgid}) was still running from the interrupted run; it ended after a ${secs}s wait (its outcome is unknown)`
+        : `the command of step ${g.step} (process group ${g.pgid}) was still running from the interrupted run; the operator stopped it (Ctrl-C) after ${secs}s`);
+      err.write(`drillbook: ${how === 'ended' ? 'it ended' : 'it was stopped'}; its outcome is unknown, so you decide what happens to step ${g.step}.\n`);
+    } finally {
+      process.off('SIGINT', onInt);
+    }
+  }
+  return notes;
+}
+
+async function resumeLocked(file: string, lock: RunLock, opts: RunOptions): Promise<number> {
   const t = readTranscript(file);
   let recovered: string | undefined;
   if (!t.chain.ok) {
@@ -140,7 +191,11 @@ export async function resumeCommand(transcript: string | undefined, opts: RunOpt
   for (const name of secretNames) if (values[name] === undefined && !missing.includes(name)) missing.push(name);
   const connections = resolveDatabases(loaded.runbook, parseAssignments(opts.db, '--db'), process.env, { ...values, ...vars });
   await fillMissing(missing, loaded, ui, values);
-  const journal = FileJournal.reopen(file, t.chain.lastHash);
+  // A command of the interrupted run may still be running (drillbook was killed, its command was
+  // not): never start a second copy. Wait for it, or stop it on Ctrl-C, before anything else.
+  const leftovers = await settleLeftoverCommands(events, process.stderr);
+  if (leftovers.length) recovered = [recovered, ...leftovers].filter(Boolean).join('; ');
+  const journal = FileJournal.reopen(file, t.chain.lastHash, lock);
   return runSession({
     loaded,
     mode: started.mode,
@@ -153,6 +208,7 @@ export async function resumeCommand(transcript: string | undefined, opts: RunOpt
     transcriptDir: path.dirname(file),
     cwd: process.cwd(),
     baseEnv: process.env,
+    fullOutput: opts.fullOutput === true,
     resume: { events, journal, note: { from: file, ...(recovered ? { recovered } : {}), ...(runbookChanged ? { runbookChanged } : {}) } },
   });
 }

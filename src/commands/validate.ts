@@ -1,7 +1,7 @@
 /** `drillbook validate <file|dir>...`: load and lint runbooks without running anything. */
 import { formatProblem } from '../core/errors.js';
 import { hasErrors } from '../core/load.js';
-import { expandRunbookPaths, readRunbookFile } from '../adapters/runbook-files.js';
+import { duplicateIdProblems, expandRunbookPaths, readRunbookFile } from '../adapters/runbook-files.js';
 
 export interface ValidateOptions {
   json?: boolean;
@@ -10,6 +10,8 @@ export interface ValidateOptions {
 export function validateCommand(targets: string[], opts: ValidateOptions, out: NodeJS.WritableStream = process.stdout): number {
   const files = targets.flatMap(expandRunbookPaths);
   const results = files.map(readRunbookFile);
+  // Two files with one id: an error on each, naming the other.
+  for (const p of duplicateIdProblems(results.map((r) => ({ file: r.file, id: r.runbook?.id }))).problems) results.find((r) => r.file === p.file)?.problems.push(p);
   const invalid = results.filter((r) => hasErrors(r.problems));
   if (opts.json) {
     const report = results.map((r) => ({

@@ -1,19 +1,73 @@
-/** `drillbook verify <transcript>`: check the hash chain; print the last hash for the incident ticket. */
+/**
+ * `drillbook verify <transcript>`: what the file itself can prove, and no more.
+ *
+ * It proves that the events form one unbroken hash chain from the first (run.started) to the last,
+ * and whether drillbook sealed the file when it stopped (a cut tail is reported as incomplete). It
+ * cannot prove the file was not rewritten whole: anyone can recompute a chain. That takes an anchor
+ * kept elsewhere, the last hash pasted into the incident ticket: `--hash` checks the file against it.
+ */
 import { readTranscript } from '../app/transcript-file.js';
+import type { Recorded } from '../core/events.js';
 
-export function verifyCommand(transcript: string, out: NodeJS.WritableStream = process.stdout): number {
+export interface VerifyOptions {
+  /** A hash recorded outside the file (the incident ticket): the chain must contain it. */
+  hash?: string;
+}
+
+type Sealed = Recorded & { hash: string };
+
+function sessions(events: readonly Sealed[]): string[] {
+  const notes: string[] = [];
+  events.forEach((e, i) => {
+    if (e.type !== 'run.resumed') return;
+    const before = events[i - 1];
+    notes.push(before?.type === 'transcript.sealed' ? `resumed at seq ${e.seq} after a sealed stop` : `resumed at seq ${e.seq} after an unsealed stop (a crash or a kill: the session before it ended at seq ${before?.seq ?? 0})`);
+  });
+  return notes;
+}
+
+export function verifyCommand(transcript: string, opts: VerifyOptions = {}, out: NodeJS.WritableStream = process.stdout): number {
   const t = readTranscript(transcript);
+  const events = t.chain.events as Sealed[];
+  const w = (s: string) => void out.write(`${s}\n`);
+  if (t.lines.length === 0 && t.torn === undefined) {
+    w('EMPTY: the file holds no events. A drillbook transcript always starts with run.started: this one was emptied, or is not a transcript.');
+    return 1;
+  }
   if (!t.chain.ok) {
-    out.write(`BROKEN at line ${t.chain.line}: ${t.chain.reason}\n`);
-    out.write(`${t.chain.events.length} events before it verify; their last hash: ${t.chain.lastGoodHash}\n`);
+    w(`BROKEN at line ${t.chain.line}: ${t.chain.reason}`);
+    w(`${events.length} events before it verify; their last hash: ${t.chain.lastGoodHash}`);
     return 1;
   }
+  if (events.length > 0 && events[0]!.type !== 'run.started') {
+    w(`NOT A TRANSCRIPT: its first event is ${events[0]!.type}, not run.started (the head of the file was cut)`);
+    return 1;
+  }
+  let code = 0;
+  const last = events[events.length - 1];
   if (t.torn !== undefined) {
-    out.write(`BROKEN at line ${t.lines.length + 1}: a torn last line (a write cut short by a crash); drillbook resume moves it aside\n`);
-    out.write(`${t.chain.events.length} events before it verify; their last hash: ${t.chain.lastHash}\n`);
-    return 1;
+    w(`BROKEN at line ${t.lines.length + 1}: a torn last line (a write cut short by a crash); drillbook resume moves it aside`);
+    w(`${events.length} events before it verify; their last hash: ${t.chain.lastHash}`);
+    code = 1;
+  } else if (last?.type === 'transcript.sealed') {
+    w(`OK: ${events.length} events, chain intact, sealed at seq ${last.seq} (run ${last.outcome})`);
+  } else {
+    w(`INCOMPLETE: ends at seq ${last?.seq ?? 0} without drillbook's closing seal: the end of the file was cut off, or drillbook was killed before it could seal it (drillbook resume continues such a run)`);
+    w(`the ${events.length} events there are form an intact chain`);
+    code = 1;
   }
-  out.write(`OK: ${t.chain.events.length} events, chain intact\n`);
-  out.write(`last hash: ${t.chain.lastHash}\n`);
-  return 0;
+  for (const s of sessions(events)) w(`  ${s}`);
+  if (code === 0 || t.torn === undefined) w(`last hash: ${t.chain.lastHash}`);
+  if (opts.hash) {
+    const want = opts.hash.trim().toLowerCase();
+    const at = events.find((e) => e.hash === want);
+    if (at) w(`ANCHORED: the hash from the ticket is event ${at.seq} of ${events.length}: events 1–${at.seq} are the ones it was taken from${at.seq < events.length ? `; ${events.length - at.seq} came after` : ''}`);
+    else {
+      w(`NOT ANCHORED: no event has the hash ${want}: this file is not the one that hash was taken from (rewritten, re-sealed, or another run)`);
+      code = 1;
+    }
+  } else if (code === 0) {
+    w('The chain shows no line was edited, removed or reordered, short of rewriting the whole file: compare the last hash with the one pasted into the incident ticket (drillbook verify --hash <it>).');
+  }
+  return code;
 }

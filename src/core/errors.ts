@@ -2,6 +2,8 @@
  * Errors an operator can act on. A DrillbookError carries the exit code and an optional hint;
  * anything else reaching the top level is a bug and is reported as one.
  */
+import { visible } from './sanitize.js';
+
 export class DrillbookError extends Error {
   readonly exitCode: number;
   readonly hint: string | undefined;
@@ -44,5 +46,6 @@ export interface Problem {
 
 export function formatProblem(p: Problem): string {
   const tag = p.severity === 'warning' ? 'warning: ' : '';
-  return `${p.file}:${p.line}:${p.col}: ${tag}${p.message}`;
+  // A message may quote the file's text: its control characters are shown, not obeyed.
+  return visible(`${p.file}:${p.line}:${p.col}: ${tag}${p.message}`);
 }

@@ -63,6 +63,18 @@ export const ROWS_CAP = 50;
 /** Characters of one value kept; the rest is replaced by a note of how much was cut. */
 export const VALUE_CAP = 4096;
 
+/** One output stream of a command, whole: what the transcript keeps of it is its head and its tail. */
+export interface OutputDigest {
+  /** Bytes of the stream (UTF-8, after redaction). */
+  bytes: number;
+  /** SHA-256 (hex) of those bytes: the whole stream, including what the transcript left out. */
+  sha256: string;
+  /** Bytes between the head and the tail that the transcript does not hold. */
+  omitted: number;
+  /** The side file holding the whole (redacted) stream, when one was asked for (--full-output). */
+  file?: string;
+}
+
 export interface PlanOutline {
   phases: Array<{ id: string; title: string; kind: string; rollback: boolean; steps: Array<{ id: string; title: string; action: string; effect: string }> }>;
 }
@@ -85,9 +97,19 @@ export type RunEvent =
   | { type: 'step.started'; step: string; phase: string; attempt: number }
   | { type: 'checklist.ticked'; step: string; item: number; text: string; checked: boolean }
   | { type: 'confirmation'; step: string; target: string; typed: string; matched: boolean }
-  | { type: 'command.started'; step: string; command: string; cwd: string; env: string[]; readOnlySession?: boolean }
-  | { type: 'command.output'; step: string; stream: 'stdout' | 'stderr'; text: string }
-  | { type: 'command.exited'; step: string; exitCode: number | null; signal: string | null; durationMs: number; timedOut: boolean; cancelled: boolean }
+  /**
+   * pgid: the process group the command runs in (its leader's pid), recorded before the command is
+   * let go, so a resumed run can find it still running; pgidStart: the leader's start time (Linux).
+   * readOnlySession: a command labelled read-only, given a session PostgreSQL keeps read-only.
+   */
+  | { type: 'command.started'; step: string; command: string; cwd: string; env: string[]; pgid?: number; pgidStart?: string; readOnlySession?: boolean }
+  /**
+   * Output as it comes (the head of each stream), then at the end the tail, which carries `skipped`:
+   * the bytes left out of the transcript just before it. `live` marks output only shown on screen
+   * while the command runs (beyond the head): such events are never written to a transcript.
+   */
+  | { type: 'command.output'; step: string; stream: 'stdout' | 'stderr'; text: string; skipped?: number; live?: boolean }
+  | { type: 'command.exited'; step: string; exitCode: number | null; signal: string | null; durationMs: number; timedOut: boolean; cancelled: boolean; output?: { stdout: OutputDigest; stderr: OutputDigest } }
   | { type: 'check.result'; step: string; database: string; sql: string; params: string[]; result?: CheckRows; pass: boolean; failures: string[]; error?: string; durationMs: number; attempt: number }
   | { type: 'sql.result'; step: string; database: string; sql: string; params: string[]; rowCount?: number; result?: CheckRows; error?: string; durationMs: number; statements?: Array<{ command: string; rowCount: number }>; unknown?: boolean; note?: string }
   /** A target drillbook could not identify at the start, identified by its server later. */
@@ -120,7 +142,12 @@ export type RunEvent =
   /** A tool a drill's commands call: the real one or drillbook's stand-in, and the version it reports. */
   | { type: 'rehearsal.tool'; tool: string; kind: 'real' | 'stand-in'; version: string; detail?: string }
   /** A drill's success check, run at the end: is the incident really fixed? */
-  | { type: 'rehearsal.check'; id: string; title: string; pass: boolean; failures: string[]; result?: CheckRows; error?: string };
+  | { type: 'rehearsal.check'; id: string; title: string; pass: boolean; failures: string[]; result?: CheckRows; error?: string }
+  /**
+   * The last event drillbook writes when it stops normally (the run ended, or the operator quit).
+   * A transcript whose last event is not a seal was cut short: a crash, a kill, or a truncated file.
+   */
+  | { type: 'transcript.sealed'; outcome: RunOutcome | 'unfinished'; events: number };
 
 export type EventType = RunEvent['type'];
 

@@ -2,7 +2,10 @@
  * Performing a step's action through the ports and recording what happened: commands, checks
  * (with retry), SQL writes, migration-state steps.
  */
+import type { OutputDigest, Recorded } from './events.js';
 import { evaluateExpect } from './expect.js';
+import { OutputKeeper } from './output.js';
+import type { OutputFile } from './ports.js';
 import { fillText } from './interpolate.js';
 import type { PlanStep } from './plan.js';
 import type { Run } from './runner.js';
@@ -70,36 +73,105 @@ export function outputFailures(step: { expect_output?: string | { stdout?: strin
   return failures;
 }
 
+/**
+ * A command's output, stream by stream: redacted as it comes (linear time, secrets caught across
+ * chunks), its head recorded, the rest shown live and kept as a tail, counted and hashed whole; the
+ * whole to a side file when asked.
+ */
+class CommandOutput {
+  private readonly redactors;
+  private readonly keepers = { stdout: new OutputKeeper(), stderr: new OutputKeeper() };
+  private file: OutputFile | undefined;
+  /** A failure to record output (a full disk): the command is stopped and the failure rethrown. */
+  failure: unknown;
+
+  constructor(
+    private readonly run: Run,
+    private readonly step: string,
+    private readonly seq: () => number,
+    private readonly stop: () => void,
+    /** Sees every redacted chunk (what an output expectation is matched against). */
+    private readonly tap?: (stream: 'stdout' | 'stderr', clean: string) => void,
+  ) {
+    this.redactors = { stdout: run.streamRedactor(), stderr: run.streamRedactor() };
+  }
+
+  push(stream: 'stdout' | 'stderr', text: string, end = false): void {
+    if (this.failure) return;
+    try {
+      const clean = end ? this.redactors[stream].flush() : this.redactors[stream].push(text);
+      if (!clean) return;
+      this.tap?.(stream, clean);
+      if (this.run.ports.outputFiles) (this.file ??= this.run.ports.outputFiles.open(this.step, this.seq())).write(stream, clean);
+      const { record, live } = this.keepers[stream].take(clean);
+      if (record) this.run.record({ type: 'command.output', step: this.step, stream, text: record });
+      if (live) this.run.show({ type: 'command.output', step: this.step, stream, text: live });
+    } catch (e) {
+      this.failure = e;
+      this.stop();
+    }
+  }
+
+  /** The end: the rest of each stream, the tails, and the digests for command.exited. */
+  finish(): { stdout: OutputDigest; stderr: OutputDigest } {
+    for (const stream of ['stdout', 'stderr'] as const) this.push(stream, '', true);
+    if (this.failure) throw this.failure;
+    const files = this.file?.close() ?? {};
+    const digests = {} as { stdout: OutputDigest; stderr: OutputDigest };
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const { tail, skipped, digest } = this.keepers[stream].finish(files[stream]);
+      if (tail) this.run.record({ type: 'command.output', step: this.step, stream, text: tail, skipped });
+      digests[stream] = digest;
+    }
+    return digests;
+  }
+}
+
 async function runCommand(run: Run, step: PlanStep, command: string, signal: AbortSignal): Promise<void> {
   const env = run.commandEnv(step);
   const cwd = step.step.cwd ? resolveCwd(run.ctx.cwd, step.step.cwd) : run.ctx.cwd;
+  // Recorded once the command's process group exists and before the command may start (the shell
+  // holds it at a gate until then), so a resumed run knows which group to look for.
   const given = { ...run.ctx.databaseEnv, ...(step.database ? run.ctx.connectionEnv?.[step.database] : {}), ...run.ctx.values };
   const readOnlySession = step.effect === 'read-only';
-  run.record({ type: 'command.started', step: step.id, command: run.preview(step), cwd, env: Object.keys(given).sort(), ...(readOnlySession ? { readOnlySession } : {}) });
-  const streams = { stdout: run.streamRedactor(), stderr: run.streamRedactor() };
-  const s = step.step;
-  const captures = s.expect_output !== undefined || s.expect_error !== undefined ? { stdout: new Capture(), stderr: new Capture() } : undefined;
-  const emit = (stream: 'stdout' | 'stderr', text: string) => {
-    captures?.[stream].push(text);
-    run.record({ type: 'command.output', step: step.id, stream, text });
+  let started: Recorded | undefined;
+  const begin = (group?: { pgid: number; start?: string }) => {
+    started ??= run.record({
+      type: 'command.started',
+      step: step.id,
+      command: run.preview(step),
+      cwd,
+      env: Object.keys(given).sort(),
+      ...(group ? { pgid: group.pgid, ...(group.start ? { pgidStart: group.start } : {}) } : {}),
+      ...(readOnlySession ? { readOnlySession } : {}),
+    });
   };
+  // A failure to record stops the command (as Ctrl-C would) and ends the run after it.
+  // (By hand rather than AbortSignal.any, which Node 20 has only from 20.3.)
+  const stopper = new AbortController();
+  if (signal.aborted) stopper.abort();
+  else signal.addEventListener('abort', () => stopper.abort(), { once: true });
+  const stopped = stopper.signal;
+  const s = step.step;
+  // What expect_output and expect_error look at: the head and tail of each (redacted) stream.
+  const captures = s.expect_output !== undefined || s.expect_error !== undefined ? { stdout: new Capture(), stderr: new Capture() } : undefined;
+  const output = new CommandOutput(run, step.id, () => started!.seq, () => stopper.abort(), (stream, clean) => captures?.[stream].push(clean));
   const result = await run.ports.shell.run({
     command,
     cwd,
     env,
     timeoutMs: run.timeoutOf(step, DEFAULT_COMMAND_TIMEOUT),
-    signal,
-    onOutput(stream, text) {
-      const clean = streams[stream].push(text);
-      if (clean) emit(stream, clean);
+    signal: stopped,
+    onSpawn: begin,
+    onOutput: (stream, text) => {
+      begin();
+      output.push(stream, text);
     },
   });
-  for (const stream of ['stdout', 'stderr'] as const) {
-    const rest = streams[stream].flush();
-    if (rest) emit(stream, rest);
-  }
+  begin(); // a command that could not start at all is still in the timeline
+  const digests = output.finish();
   if (result.error) run.record({ type: 'command.output', step: step.id, stream: 'stderr', text: `${result.error}\n` });
-  run.record({ type: 'command.exited', step: step.id, exitCode: result.exitCode, signal: result.signal, durationMs: result.durationMs, timedOut: result.timedOut, cancelled: result.cancelled });
+  run.record({ type: 'command.exited', step: step.id, exitCode: result.exitCode, signal: result.signal, durationMs: result.durationMs, timedOut: result.timedOut, cancelled: result.cancelled, output: digests });
   // Expected exit: expect_exit, else any failure when an error is expected, else 0.
   const expected = s.expect_exit === undefined ? (s.expect_error !== undefined ? undefined : [0]) : Array.isArray(s.expect_exit) ? s.expect_exit : [s.expect_exit];
   const exitOk = result.exitCode !== null && (expected ? expected.includes(result.exitCode) : result.exitCode !== 0);

@@ -3,16 +3,19 @@
  * without a formatter is a compile error.
  */
 import type { RunEvent } from './events.js';
+import { visibleLine } from './sanitize.js';
 
 type Formatters = { [K in RunEvent['type']]: (e: Extract<RunEvent, { type: K }>) => string | undefined };
 
 function table(result: { columns: string[]; rows: Array<Array<string | null>>; rowCount: number } | undefined, max = 10, maxWidth = 40): string {
   if (!result) return '';
   if (result.columns.length === 0) return '';
-  const rows = result.rows.slice(0, max).map((r) => r.map((v) => (v === null ? 'NULL' : v)));
-  const widths = result.columns.map((c, i) => Math.min(maxWidth, Math.max(c.length, ...rows.map((r) => (r[i] ?? '').length))));
-  const cell = (v: string, i: number) => (v.length > maxWidth ? `${v.slice(0, maxWidth - 1)}…` : v).padEnd(i === result.columns.length - 1 ? 0 : widths[i]!);
-  const lines = [result.columns.map(cell).join(' | '), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.map((r) => r.map(cell).join(' | '))];
+  // Values are data: one line each, control characters shown.
+  const columns = result.columns.map(visibleLine);
+  const rows = result.rows.slice(0, max).map((r) => r.map((v) => (v === null ? 'NULL' : visibleLine(v))));
+  const widths = columns.map((c, i) => Math.min(maxWidth, Math.max(c.length, ...rows.map((r) => (r[i] ?? '').length))));
+  const cell = (v: string, i: number) => (v.length > maxWidth ? `${v.slice(0, maxWidth - 1)}…` : v).padEnd(i === columns.length - 1 ? 0 : widths[i]!);
+  const lines = [columns.map(cell).join(' | '), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.map((r) => r.map(cell).join(' | '))];
   if (result.rowCount > rows.length) lines.push(`(${result.rowCount} rows, ${rows.length} shown)`);
   else lines.push(`(${result.rowCount} row${result.rowCount === 1 ? '' : 's'})`);
   return lines.join('\n');
@@ -55,6 +58,7 @@ const FORMATTERS: Formatters = {
   'rehearsal.rollback': (e) =>
     `rollback rehearsed${e.after ? ` after ${e.after}` : ''}: state restored ${e.restored === 'yes' ? 'yes' : e.restored === 'no' ? `NO (${e.differences.length} difference(s): ${e.differences.slice(0, 3).join('; ')}${e.differences.length > 3 ? '; …' : ''})` : `yes, except as declared (${e.declared.length})`}`,
   'rehearsal.tool': (e) => `tool ${e.tool}: ${e.kind === 'real' ? `real, ${e.version}` : `stand-in (${e.version})`}${e.detail ? `: ${e.detail}` : ''}`,
+  'transcript.sealed': (e) => `transcript sealed: ${e.events} events (run ${e.outcome})`,
   'rehearsal.check': (e) => `success check ${e.id} (${e.title}): ${e.pass ? 'PASS' : `FAIL (${e.failures.join('; ')})`}`,
 };
 

@@ -2,7 +2,7 @@
  * YAML text → Runbook. Pure: the caller reads the file. Every problem carries file:line:col of the
  * YAML node it is about; nothing here throws on bad input.
  */
-import { LineCounter, parseDocument, type YAMLError } from 'yaml';
+import { isAlias, LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import type { Problem } from './errors.js';
 import { lintRunbook } from './lint.js';
@@ -30,7 +30,16 @@ export function parseRunbook(text: string, file: string): LoadResult {
   for (const warn of doc.warnings) problems.push(yamlProblem(warn, file, text, 'warning'));
   if (hasErrors(problems)) return { runbook: undefined, problems };
 
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  const aliases = aliasProblem(doc, lineCounter, file);
+  if (aliases) return { runbook: undefined, problems: [...problems, aliases] };
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION });
+  } catch (e) {
+    // The yaml library refuses a document whose aliases expand too far (a "billion laughs").
+    const at = firstAlias(doc, lineCounter);
+    return { runbook: undefined, problems: [...problems, { file, ...at, severity: 'error', message: `YAML aliases expand too far (${(e as Error).message.toLowerCase()}): a runbook may expand aliases at most ${MAX_ALIAS_EXPANSION} times` }] };
+  }
   const locator = makeLocator(doc, lineCounter);
   if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data)) {
     problems.push({ file, line: 1, col: 1, severity: 'error', message: 'a runbook is a YAML mapping with id, title, version and phases' });
@@ -44,6 +53,37 @@ export function parseRunbook(text: string, file: string): LoadResult {
   }
   problems.push(...lintRunbook(parsed.data, file, locator));
   return { runbook: parsed.data, problems: sortProblems(problems) };
+}
+
+/** A guard against alias bombs: how many alias nodes a runbook may hold, and how far they may expand. */
+export const MAX_ALIASES = 50;
+const MAX_ALIAS_EXPANSION = 100;
+
+function firstAlias(doc: Document, lineCounter: LineCounter): { line: number; col: number } {
+  let at = { line: 1, col: 1 };
+  visit(doc, {
+    Alias(_key, node) {
+      if (node.range) at = lineCounter.linePos(node.range[0]);
+      return visit.BREAK;
+    },
+  });
+  return at;
+}
+
+/** A runbook with more alias nodes than any runbook needs is refused before it is expanded. */
+function aliasProblem(doc: Document, lineCounter: LineCounter, file: string): Problem | undefined {
+  let count = 0;
+  let at: { line: number; col: number } | undefined;
+  visit(doc, (_key, node) => {
+    if (!isAlias(node)) return undefined;
+    count++;
+    if (count > MAX_ALIASES) {
+      at = node.range ? lineCounter.linePos(node.range[0]) : { line: 1, col: 1 };
+      return visit.BREAK;
+    }
+    return undefined;
+  });
+  return at ? { file, ...at, severity: 'error', message: `too many YAML aliases (more than ${MAX_ALIASES}): refused as a guard against alias bombs; write the values out` } : undefined;
 }
 
 function yamlProblem(err: YAMLError, file: string, text: string, severity: Problem['severity']): Problem {

@@ -29,6 +29,8 @@ export interface StepState {
   lastMigrations?: { summary: string; pass: boolean; table: Array<{ name: string; state: string; evidence: string }>; error?: string };
   /** Tail of the command's output, for the screen. */
   output: string;
+  /** Output beyond the head was shown live: the recorded tail is already on screen. */
+  liveShown?: boolean;
   /** The confirmation typed last did not match. */
   confirmMismatch?: string;
   overridden?: string;
@@ -152,9 +154,13 @@ export function transition(state: RunState, event: RunEvent & { ts?: string; act
         return { ticks };
       });
     case 'command.started':
-      return updateStep(s, event.step, { startedCommand: true, output: '' });
-    case 'command.output':
-      return updateStep(s, event.step, (st) => ({ output: (st.output + event.text).slice(-OUTPUT_TAIL) }));
+      return updateStep(s, event.step, { startedCommand: true, output: '', liveShown: false });
+    case 'command.output': {
+      const tail = event.skipped !== undefined;
+      if (tail && s.steps[event.step]?.liveShown) return s; // shown live already
+      const text = tail && event.skipped ? `\n… [${event.skipped} bytes not kept in the transcript] …\n${event.text}` : event.text;
+      return updateStep(s, event.step, (st) => ({ output: (st.output + text).slice(-OUTPUT_TAIL), ...(event.live ? { liveShown: true } : {}) }));
+    }
     case 'command.exited':
       return updateStep(s, event.step, {
         startedCommand: false,
@@ -231,6 +237,7 @@ export function transition(state: RunState, event: RunEvent & { ts?: string; act
     case 'rehearsal.tool':
     case 'rehearsal.check':
     case 'rehearsal.rollback':
+    case 'transcript.sealed':
       return s;
   }
 }

@@ -10,6 +10,11 @@ export interface CommandRequest {
   timeoutMs: number;
   signal: AbortSignal;
   onOutput(stream: 'stdout' | 'stderr', text: string): void;
+  /**
+   * Called once the command's process group exists and before the command itself starts: the
+   * caller records it durably here. If this throws, the command never runs.
+   */
+  onSpawn?(group: { pgid: number; start?: string }): void;
 }
 
 export interface CommandResult {
@@ -78,6 +83,17 @@ export interface MigrationsPort {
 export interface Clock {
   now(): Date;
   sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+/** The whole output of one command, to a side file per stream (--full-output). write and close throw on failure. */
+export interface OutputFile {
+  write(stream: 'stdout' | 'stderr', text: string): void;
+  /** The files written, by stream. */
+  close(): Partial<Record<'stdout' | 'stderr', string>>;
+}
+
+export interface OutputFiles {
+  open(step: string, seq: number): OutputFile;
 }
 
 /** Where recorded events go. append must be durable when it returns, or throw. */

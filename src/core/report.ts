@@ -2,12 +2,24 @@
  * The postmortem report, rendered from the transcript's events alone: summary, timeline,
  * deviations, notes, command output and SQL results, the last hash. Markdown that pastes cleanly
  * into an issue or a postmortem doc; HTML and JSON from the same facts.
+ *
+ * Everything in a transcript is data, and data is hostile (a database error can hold
+ * `<script>`, a command can print markup or terminal escapes). The report is built as a small
+ * document of blocks whose text is data; each writer escapes that text for its format (Markdown
+ * punctuation and HTML entities, or HTML entities under a Content-Security-Policy that allows no
+ * script), and control characters are shown as visible escapes. Blocks are written to a sink one
+ * by one, so a report is streamed rather than held whole, and each command's output is capped.
  */
-import type { Recorded, RunEvent, TargetInfo } from './events.js';
+import { createHash } from 'node:crypto';
+import type { OutputDigest, Recorded, RunEvent, TargetInfo } from './events.js';
 import { formatEvent, formatTable } from './format.js';
 import { firstOperatorAction } from './first-action.js';
+import { visible, visibleLine } from './sanitize.js';
 
 type Sealed = Recorded & { hash?: string };
+
+/** Receives the report a piece at a time. */
+export type Sink = (chunk: string) => void;
 
 export interface ReportFacts {
   runbook: { id: string; title: string; version: string; hash: string; path: string } | undefined;
@@ -51,9 +63,15 @@ export function duration(ms: number | undefined): string {
 
 export function reportFacts(events: readonly Sealed[]): ReportFacts {
   const started = events.find((e) => e.type === 'run.started') as Extract<Sealed, { type: 'run.started' }> | undefined;
-  const finished = [...events].reverse().find((e) => e.type === 'run.finished') as Extract<Sealed, { type: 'run.finished' }> | undefined;
-  const lastResumeIdx = events.map((e) => e.type).lastIndexOf('run.resumed');
-  const finishedIdx = finished ? events.indexOf(finished) : -1;
+  let finished: Extract<Sealed, { type: 'run.finished' }> | undefined;
+  let finishedIdx = -1;
+  let lastResumeIdx = -1;
+  events.forEach((e, i) => {
+    if (e.type === 'run.finished') {
+      finished = e;
+      finishedIdx = i;
+    } else if (e.type === 'run.resumed') lastResumeIdx = i;
+  });
   const stillOpen = !finished || lastResumeIdx > finishedIdx;
   const start = started ? Date.parse(started.ts) : undefined;
   const since = (ts: string | undefined) => (ts && start !== undefined ? Date.parse(ts) - start : undefined);
@@ -119,50 +137,109 @@ export function reportFacts(events: readonly Sealed[]): ReportFacts {
   };
 }
 
-function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
+// ---------------------------------------------------------------------------------------------
+// The report as a document. Strings in Inline and in pre blocks are data; writers escape them.
 
-/** A fenced block that no content can close early. */
-function fence(text: string, lang = ''): string {
-  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
-  const f = '`'.repeat(longest + 1);
-  return `${f}${lang}\n${text.replace(/\n$/, '')}\n${f}`;
-}
+type Inline = string | { strong: Inline[] } | { code: string };
 
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
+type Block =
+  | { kind: 'h1' | 'h2'; text: Inline[] }
+  | { kind: 'p'; text: Inline[] }
+  | { kind: 'callout'; text: Inline[] }
+  | { kind: 'table'; head: string[] }
+  | { kind: 'row'; cells: Inline[][] }
+  | { kind: 'end-table' }
+  | { kind: 'li'; text: Inline[] }
+  | { kind: 'end-list' }
+  | { kind: 'note'; head: Inline[]; text: string }
+  | { kind: 'details'; summary: Inline[] }
+  | { kind: 'pre'; text: string; lang: string }
+  | { kind: 'end-details' }
+  | { kind: 'hr' };
+
+/** Output kept per command in a report: its head and its tail, the rest counted. */
+export const REPORT_OUTPUT_CAP = 256 * 1024;
 
 const ENV_WORD: Record<string, string> = { production: 'PRODUCTION', staging: 'STAGING', development: 'DEVELOPMENT', rehearsal: 'REHEARSAL' };
 
-export function renderMarkdown(events: readonly Sealed[], extra: { score?: string } = {}): string {
-  const f = reportFacts(events);
-  const lines: string[] = [];
-  lines.push(`# ${f.runbook ? f.runbook.title : 'drillbook run'}: ${f.outcome}`);
-  lines.push('');
-  if (f.mode === 'rehearsal') lines.push('> **REHEARSAL**: a drill against a throwaway database, not an incident record.\n');
-  if (f.mode === 'dry-run') lines.push('> **DRY RUN**: only read-only checks ran; nothing was changed.\n');
-  lines.push('| | |', '|---|---|');
-  lines.push(`| Runbook | \`${f.runbook?.id ?? '—'}\` v${f.runbook?.version ?? '—'} (sha256 \`${f.runbook?.hash.slice(0, 12) ?? '—'}\`) |`);
-  lines.push(`| Outcome | **${f.outcome}**${f.outcomeReason ? `: ${cell(f.outcomeReason)}` : ''} |`);
-  lines.push(`| Mode | ${f.mode} |`);
-  lines.push(`| Operator | ${cell(f.operators.join(', '))} |`);
-  for (const t of f.targets) {
-    lines.push(`| Target \`${t.name}\` | ${ENV_WORD[t.environment] ?? t.environment} \`${t.user ? `${t.user}@` : ''}${t.host}:${t.port}/${t.database}\`${t.serverVersion ? `, PostgreSQL ${t.serverVersion}` : ''}${t.systemIdentifier ? `, system id ${t.systemIdentifier}` : ''}${t.inRecovery ? ', replica' : ''}${t.unreachable ? `, unreachable at start: ${cell(t.unreachable)}` : ''} |`);
+/** Head and tail of one command's output, as the report shows it. */
+class OutputExcerpt {
+  private head = '';
+  private tail = '';
+  private dropped = 0;
+  add(text: string): void {
+    const half = REPORT_OUTPUT_CAP / 2;
+    if (this.head.length < half) {
+      const take = text.slice(0, half - this.head.length);
+      this.head += take;
+      text = text.slice(take.length);
+    }
+    if (!text) return;
+    this.tail += text;
+    if (this.tail.length > half) {
+      this.dropped += this.tail.length - half;
+      this.tail = this.tail.slice(-half);
+    }
   }
-  if (f.tools.length) lines.push(`| Tools | ${cell(f.tools.map((t) => `${t.tool} ${t.kind === 'real' ? `${t.version} (real)` : `(stand-in, ${t.version})`}`).join(' · '))} |`);
-  lines.push(`| Started (UTC) | ${utc(f.startedAt)} |`);
-  lines.push(`| Ended (UTC) | ${utc(f.endedAt)} |`);
-  lines.push(`| Duration | ${duration(f.durationMs)} |`);
-  lines.push(`| Time to first action | ${duration(f.timeToFirstActionMs)} |`);
-  lines.push(`| Time to mitigation | ${duration(f.timeToMitigationMs)} |`);
-  lines.push(`| Time to recovery | ${duration(f.timeToRecoveryMs)} |`);
-  lines.push('');
+  marker(text: string): void {
+    this.add(text);
+  }
+  toString(): string {
+    return this.dropped ? `${this.head}\n… [${this.dropped} characters not shown in this report] …\n${this.tail}` : this.head + this.tail;
+  }
+}
 
-  if (extra.score) lines.push('## Debrief', '', extra.score, '');
+function bytes(n: number): string {
+  return n.toLocaleString('en-US');
+}
 
-  lines.push('## Timeline', '', '| Time (UTC) | Phase/Step | Event | Result |', '|---|---|---|---|');
+function omittedNote(stream: string, e: Extract<RunEvent, { type: 'command.output' }>): string {
+  return `\n… [${stream}: ${bytes(e.skipped ?? 0)} bytes not kept in the transcript] …\n`;
+}
+
+function digestLines(output: { stdout: OutputDigest; stderr: OutputDigest } | undefined): string[] {
+  if (!output) return [];
+  const lines: string[] = [];
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const d = output[stream];
+    // Output kept whole in the transcript is all in the report: its digest adds nothing.
+    if (!d || (!d.omitted && !d.file)) continue;
+    lines.push(`${stream}: ${bytes(d.bytes)} bytes, sha256 ${d.sha256}${d.omitted ? `, ${bytes(d.omitted)} bytes between head and tail not kept` : ''}${d.file ? `, whole stream in ${d.file}` : ''}`);
+  }
+  return lines;
+}
+
+function* reportBlocks(events: readonly Sealed[], extra: { score?: string }): Generator<Block> {
+  const f = reportFacts(events);
+  yield { kind: 'h1', text: [`${f.runbook ? f.runbook.title : 'drillbook run'}: ${f.outcome}`] };
+  if (f.mode === 'rehearsal') yield { kind: 'callout', text: [{ strong: ['REHEARSAL'] }, ': a drill against a throwaway database, not an incident record.'] };
+  if (f.mode === 'dry-run') yield { kind: 'callout', text: [{ strong: ['DRY RUN'] }, ': only read-only checks ran; nothing was changed.'] };
+  yield { kind: 'table', head: ['', ''] };
+  const row = (name: Inline[] | string, ...value: Inline[]) => ({ kind: 'row' as const, cells: [typeof name === 'string' ? [name] : name, value] });
+  yield row('Runbook', { code: f.runbook?.id ?? '—' }, ` v${f.runbook?.version ?? '—'} (sha256 `, { code: f.runbook?.hash.slice(0, 12) ?? '—' }, ')');
+  yield row('Outcome', { strong: [f.outcome] }, ...(f.outcomeReason ? [`: ${f.outcomeReason}`] : []));
+  yield row('Mode', f.mode);
+  yield row('Operator', f.operators.join(', '));
+  for (const t of f.targets) {
+    const facts = `${t.serverVersion ? `, PostgreSQL ${t.serverVersion}` : ''}${t.systemIdentifier ? `, system id ${t.systemIdentifier}` : ''}${t.inRecovery ? ', replica' : ''}${t.unreachable ? `, unreachable at start: ${t.unreachable}` : ''}`;
+    yield row(['Target ', { code: t.name }], `${ENV_WORD[t.environment] ?? t.environment} `, { code: `${t.user ? `${t.user}@` : ''}${t.host}:${t.port}/${t.database}` }, facts);
+  }
+  if (f.tools.length) yield row('Tools', f.tools.map((t) => `${t.tool} ${t.kind === 'real' ? `${t.version} (real)` : `(stand-in, ${t.version})`}`).join(' · '));
+  yield row('Started (UTC)', utc(f.startedAt));
+  yield row('Ended (UTC)', utc(f.endedAt));
+  yield row('Duration', duration(f.durationMs));
+  yield row('Time to first action', duration(f.timeToFirstActionMs));
+  yield row('Time to mitigation', duration(f.timeToMitigationMs));
+  yield row('Time to recovery', duration(f.timeToRecoveryMs));
+  yield { kind: 'end-table' };
+
+  if (extra.score) {
+    yield { kind: 'h2', text: ['Debrief'] };
+    yield { kind: 'pre', text: extra.score, lang: 'text' };
+  }
+
+  yield { kind: 'h2', text: ['Timeline'] };
+  yield { kind: 'table', head: ['Time (UTC)', 'Phase/Step', 'Event', 'Result'] };
   const phaseOfStep = new Map<string, string>();
   for (const e of events) if (e.type === 'step.started') phaseOfStep.set(e.step, e.phase);
   for (const e of events) {
@@ -170,100 +247,272 @@ export function renderMarkdown(events: readonly Sealed[], extra: { score?: strin
     const step = stepOf(e);
     const line = formatEvent(e) ?? '';
     const where = step ? `${phaseOfStep.get(step) ?? '?'}/${step}` : '';
-    lines.push(`| ${utc(e.ts)} | ${cell(where)} | ${cell(e.type)} | ${cell(e.type === 'run.finished' ? `**${line}**` : line)} |`);
+    yield { kind: 'row', cells: [[utc(e.ts)], [where], [e.type], e.type === 'run.finished' ? [{ strong: [line] }] : [line]] };
   }
-  lines.push('');
+  yield { kind: 'end-table' };
 
-  lines.push('## Deviations', '');
-  if (f.deviations.length === 0) lines.push('None: every step ran as written.');
-  for (const d of f.deviations) lines.push(`- ${utc(d.ts)}${d.step ? ` \`${d.step}\`` : ''}: ${d.what}`);
-  lines.push('');
+  yield { kind: 'h2', text: ['Deviations'] };
+  if (f.deviations.length === 0) yield { kind: 'p', text: ['None: every step ran as written.'] };
+  for (const d of f.deviations) yield { kind: 'li', text: [utc(d.ts), ...(d.step ? [' ', { code: d.step }] : []), `: ${d.what}`] };
+  if (f.deviations.length) yield { kind: 'end-list' };
 
-  lines.push('## Operator notes', '');
-  if (f.notes.length === 0) lines.push('None.');
-  for (const n of f.notes) lines.push(`- ${utc(n.ts)} ${n.actor}${n.step ? ` at \`${n.step}\`` : ''}:`, '', `${n.text.split('\n').map((l) => `  > ${l}`).join('\n')}`, '');
-  lines.push('');
+  yield { kind: 'h2', text: ['Operator notes'] };
+  if (f.notes.length === 0) yield { kind: 'p', text: ['None.'] };
+  for (const n of f.notes) yield { kind: 'note', head: [`${utc(n.ts)} ${n.actor}`, ...(n.step ? [' at ', { code: n.step }] : []), ':'], text: n.text };
+  if (f.notes.length) yield { kind: 'end-list' };
   if (f.milestones.length) {
-    lines.push('## Milestones', '', '| Milestone | Happened (UTC) | Logged (UTC) |', '|---|---|---|');
-    for (const m of f.milestones) lines.push(`| ${m.name} | ${utc(m.at)} | ${utc(m.logged)} |`);
-    lines.push('');
+    yield { kind: 'h2', text: ['Milestones'] };
+    yield { kind: 'table', head: ['Milestone', 'Happened (UTC)', 'Logged (UTC)'] };
+    for (const m of f.milestones) yield { kind: 'row', cells: [[m.name], [utc(m.at)], [utc(m.logged)]] };
+    yield { kind: 'end-table' };
   }
 
-  lines.push('## Output and results', '');
-  const outputs = new Map<string, string>();
-  for (const e of events) if (e.type === 'command.output') outputs.set(e.step, (outputs.get(e.step) ?? '') + e.text);
+  yield { kind: 'h2', text: ['Output and results'] };
+  // One pass: each command's output is collected from its start to its end, capped.
+  const running = new Map<string, { command: string; out: OutputExcerpt }>();
   let any = false;
   for (const e of events) {
-    if (e.type === 'command.exited') {
-      const started = [...events].reverse().find((x) => x.type === 'command.started' && x.step === e.step && x.seq < e.seq) as Extract<Sealed, { type: 'command.started' }> | undefined;
-      const out = outputs.get(e.step) ?? '';
-      lines.push(`<details><summary><code>${escapeHtml(e.step)}</code>: ${escapeHtml(formatEvent(e) ?? '')}</summary>`, '', fence(`$ ${started?.command ?? ''}\n${out}`, 'console'), '', '</details>', '');
+    if (e.type === 'command.started') running.set(e.step, { command: e.command, out: new OutputExcerpt() });
+    else if (e.type === 'command.output') {
+      const r = running.get(e.step) ?? { command: '', out: new OutputExcerpt() };
+      running.set(e.step, r);
+      if (e.skipped) r.out.marker(omittedNote(e.stream, e));
+      r.out.add(e.text);
+    } else if (e.type === 'command.exited') {
+      const r = running.get(e.step);
+      running.delete(e.step);
+      const digest = digestLines(e.output);
+      yield { kind: 'details', summary: [{ code: e.step }, `: ${formatEvent(e) ?? ''}`] };
+      yield { kind: 'pre', text: `$ ${r?.command ?? ''}\n${r?.out.toString() ?? ''}`, lang: 'console' };
+      if (digest.length) yield { kind: 'pre', text: digest.join('\n'), lang: 'text' };
+      yield { kind: 'end-details' };
       any = true;
-    }
-    if (e.type === 'check.result' || e.type === 'sql.result') {
+    } else if (e.type === 'check.result' || e.type === 'sql.result') {
       const body = `${e.sql}${e.params.length ? `\n-- params: ${e.params.map((p, i) => `$${i + 1} = ${JSON.stringify(p)}`).join(', ')}` : ''}`;
       const res = e.result ? formatTable(e.result, 50) : e.error ? `error: ${e.error}` : '';
-      lines.push(`<details><summary><code>${escapeHtml(e.step)}</code>: ${escapeHtml(formatEvent(e) ?? '')}</summary>`, '', fence(body, 'sql'), '', fence(res, 'text'), '', '</details>', '');
+      yield { kind: 'details', summary: [{ code: e.step }, `: ${formatEvent(e) ?? ''}`] };
+      yield { kind: 'pre', text: body, lang: 'sql' };
+      yield { kind: 'pre', text: res, lang: 'text' };
+      yield { kind: 'end-details' };
       any = true;
     }
   }
-  if (!any) lines.push('No commands or queries ran.', '');
+  if (!any) yield { kind: 'p', text: ['No commands or queries ran.'] };
 
-  lines.push('---', '', `Transcript: ${f.events} events. Last event hash: \`${f.lastHash ?? '—'}\` (check it with \`drillbook verify\`).`, '');
-  return lines.join('\n');
+  yield { kind: 'hr' };
+  yield { kind: 'p', text: [`Transcript: ${f.events} events. Last event hash: `, { code: f.lastHash ?? '—' }, ' (check it with ', { code: 'drillbook verify' }, ').'] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Markdown: data is escaped so that neither Markdown nor raw HTML in it can render.
+
+/** Text for a Markdown line: HTML-significant characters as entities, Markdown punctuation escaped. */
+export function mdEscape(text: string): string {
+  return mdEscapeVisible(visibleLine(text));
+}
+
+function mdEscapeVisible(text: string): string {
+  return text
+    .replace(/[\\`*_[\]~]/g, '\\$&')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;');
+}
+
+/** Text that starts a line: also defuse what Markdown reads at the start of a line (#, >, -, 1.). */
+function mdLineStart(text: string): string {
+  return mdEscape(text).replace(/^(\s*)([#>+=-]|\d+(?=[.)]))/, (_m, sp: string, c: string) => `${sp}${/\d/.test(c) ? `${c}\\` : `\\${c}`}`);
+}
+
+/** An inline code span no content can close early. */
+function mdCode(text: string): string {
+  const t = visibleLine(text).replace(/\|/g, '\\|');
+  const longest = Math.max(0, ...[...t.matchAll(/`+/g)].map((m) => m[0].length));
+  const ticks = '`'.repeat(longest + 1);
+  const pad = t.startsWith('`') || t.endsWith('`') || t === '' ? ' ' : '';
+  return `${ticks}${pad}${t}${pad}${ticks}`;
+}
+
+/** Inline text on one Markdown line: a newline in the data becomes a <br>; in a table, a pipe is escaped too. */
+function mdInline(parts: Inline[], inTable = false): string {
+  const text = (t: string) => {
+    const escaped = mdEscapeVisible(t.replace(/\t/g, '\\t'));
+    return inTable ? escaped.replace(/\|/g, '\\|') : escaped;
+  };
+  return parts
+    .map((p) => (typeof p === 'string' ? visible(p).split('\n').map(text).join('<br>') : 'code' in p ? mdCode(p.code) : `**${mdInline(p.strong, inTable)}**`))
+    .join('');
+}
+
+/** A fenced block that no content can close early. */
+function mdFence(text: string, lang: string): string {
+  const t = visible(text).replace(/\n$/, '');
+  const longest = Math.max(2, ...[...t.matchAll(/`+/g)].map((m) => m[0].length));
+  const f = '`'.repeat(longest + 1);
+  return `${f}${lang}\n${t}\n${f}`;
+}
+
+function writeMarkdownBlocks(blocks: Iterable<Block>, sink: Sink): void {
+  // Blocks are separated by one blank line, written lazily so the file ends with a single newline.
+  let gap = false;
+  const block = (text: string) => {
+    sink(gap ? `\n${text}` : text);
+    gap = true;
+  };
+  const line = (text: string) => {
+    sink(text);
+    gap = false;
+  };
+  let inDetails = false;
+  for (const b of blocks) {
+    switch (b.kind) {
+      case 'h1':
+        block(`# ${mdInline(b.text)}\n`);
+        break;
+      case 'h2':
+        block(`## ${mdInline(b.text)}\n`);
+        break;
+      case 'p':
+        block(`${mdLineStart(typeof b.text[0] === 'string' ? b.text[0] : '')}${mdInline(b.text.slice(typeof b.text[0] === 'string' ? 1 : 0))}\n`);
+        break;
+      case 'callout':
+        block(`> ${mdInline(b.text)}\n`);
+        break;
+      case 'table':
+        block(`|${b.head.map((h) => ` ${mdEscape(h)} `.replace(/^  $/, ' ')).join('|')}|\n|${b.head.map(() => '---').join('|')}|\n`);
+        gap = false;
+        break;
+      case 'row':
+        line(`| ${b.cells.map((c) => mdInline(c, true)).join(' | ')} |\n`);
+        break;
+      case 'li':
+        if (gap) line('\n');
+        line(`- ${mdInline(b.text)}\n`);
+        break;
+      case 'note':
+        block(`- ${mdInline(b.head)}\n\n${visible(b.text).split('\n').map((l) => `  > ${mdLineStart(l)}`).join('\n')}\n`);
+        break;
+      case 'end-table':
+      case 'end-list':
+        gap = true;
+        break;
+      case 'details':
+        inDetails = true;
+        // HTML in Markdown: entities for the characters Markdown would read, too.
+        block(`<details><summary>${htmlInline(b.summary).replace(/[[\]*_`~|\\]/g, (c) => `&#${c.charCodeAt(0)};`)}</summary>\n`);
+        break;
+      case 'pre':
+        block(`${mdFence(b.text, b.lang)}\n`);
+        break;
+      case 'end-details':
+        inDetails = false;
+        block('</details>\n');
+        break;
+      case 'hr':
+        block('---\n');
+        break;
+    }
+  }
+  if (inDetails) block('</details>\n');
+}
+
+/** Stream the Markdown report to a sink. */
+export function writeMarkdown(events: readonly Sealed[], sink: Sink, extra: { score?: string } = {}): void {
+  writeMarkdownBlocks(reportBlocks(events, extra), sink);
+}
+
+export function renderMarkdown(events: readonly Sealed[], extra: { score?: string } = {}): string {
+  const parts: string[] = [];
+  writeMarkdown(events, (s) => void parts.push(s), extra);
+  return parts.join('');
 }
 
 export function renderJson(events: readonly Sealed[]): string {
   return `${JSON.stringify({ ...reportFacts(events), timeline: events.filter((e) => e.type !== 'command.output') }, null, 2)}\n`;
 }
 
-/** A self-contained HTML page of the same report (tables and details render without a Markdown viewer). */
+// ---------------------------------------------------------------------------------------------
+// HTML: every value escaped; a Content-Security-Policy allows the page's one stylesheet and nothing
+// else (no script, no images, no connections), so even a value that slipped through could not run.
+
+export function escapeHtml(s: string): string {
+  return visible(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+
+function htmlInline(parts: Inline[]): string {
+  return parts.map((p) => (typeof p === 'string' ? escapeHtml(p).replace(/\n/g, '<br>') : 'code' in p ? `<code>${escapeHtml(p.code)}</code>` : `<strong>${htmlInline(p.strong)}</strong>`)).join('');
+}
+
+const STYLE = 'body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem}table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2rem .5rem;text-align:left;vertical-align:top}pre{background:#f4f4f4;padding:.5rem;overflow:auto;white-space:pre-wrap}blockquote{margin:.2rem 0 .8rem 1rem;padding-left:.6rem;border-left:3px solid #ccc;white-space:pre-wrap}';
+
+/** The page's policy: its own stylesheet (by hash) and nothing else. */
+export const CONTENT_SECURITY_POLICY = `default-src 'none'; style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'; img-src 'none'; script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+
+function writeHtmlBlocks(blocks: Iterable<Block>, sink: Sink, title: string): void {
+  sink(`<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n<meta http-equiv="Content-Security-Policy" content="${CONTENT_SECURITY_POLICY}">\n<meta name="referrer" content="no-referrer">\n<title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body>\n`);
+  let list = false;
+  for (const b of blocks) {
+    if (list && b.kind !== 'li' && b.kind !== 'note' && b.kind !== 'end-list') {
+      sink('</ul>\n');
+      list = false;
+    }
+    switch (b.kind) {
+      case 'h1':
+      case 'h2':
+        sink(`<${b.kind}>${htmlInline(b.text)}</${b.kind}>\n`);
+        break;
+      case 'p':
+        sink(`<p>${htmlInline(b.text)}</p>\n`);
+        break;
+      case 'callout':
+        sink(`<blockquote>${htmlInline(b.text)}</blockquote>\n`);
+        break;
+      case 'table':
+        sink(`<table>\n<tr>${b.head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>\n`);
+        break;
+      case 'row':
+        sink(`<tr>${b.cells.map((c) => `<td>${htmlInline(c)}</td>`).join('')}</tr>\n`);
+        break;
+      case 'end-table':
+        sink('</table>\n');
+        break;
+      case 'li':
+      case 'note':
+        if (!list) sink('<ul>\n');
+        list = true;
+        sink(b.kind === 'li' ? `<li>${htmlInline(b.text)}</li>\n` : `<li>${htmlInline(b.head)}<blockquote>${escapeHtml(b.text)}</blockquote></li>\n`);
+        break;
+      case 'end-list':
+        if (list) sink('</ul>\n');
+        list = false;
+        break;
+      case 'details':
+        sink(`<details><summary>${htmlInline(b.summary)}</summary>\n`);
+        break;
+      case 'pre':
+        sink(`<pre>${escapeHtml(b.text.replace(/\n$/, ''))}</pre>\n`);
+        break;
+      case 'end-details':
+        sink('</details>\n');
+        break;
+      case 'hr':
+        sink('<hr>\n');
+        break;
+    }
+  }
+  if (list) sink('</ul>\n');
+  sink('</body></html>\n');
+}
+
+/** Stream the HTML report to a sink: a self-contained page (tables and details render without a Markdown viewer). */
+export function writeHtml(events: readonly Sealed[], sink: Sink, extra: { score?: string } = {}): void {
+  const started = events.find((e) => e.type === 'run.started');
+  const title = started?.type === 'run.started' ? `drillbook report: ${started.runbook.title}` : 'drillbook report';
+  writeHtmlBlocks(reportBlocks(events, extra), sink, title);
+}
+
 export function renderHtml(events: readonly Sealed[], extra: { score?: string } = {}): string {
-  const md = renderMarkdown(events, extra);
-  const out: string[] = [];
-  const lines = md.split('\n');
-  let i = 0;
-  let inFence: string | undefined;
-  let table: string[][] = [];
-  const flushTable = () => {
-    if (!table.length) return;
-    const [head, , ...body] = table;
-    out.push('<table>', `<tr>${head!.map((c) => `<th>${inline(c)}</th>`).join('')}</tr>`, ...body.map((r) => `<tr>${r.map((c) => `<td>${inline(c)}</td>`).join('')}</tr>`), '</table>');
-    table = [];
-  };
-  function inline(s: string): string {
-    return escapeHtml(s.replace(/\\\|/g, '|')).replace(/&lt;br&gt;/g, '<br>').replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>').replace(/`([^`]+)`/g, '<code>$1</code>');
-  }
-  for (; i < lines.length; i++) {
-    const l = lines[i]!;
-    if (inFence !== undefined) {
-      if (l === inFence) {
-        out.push('</pre>');
-        inFence = undefined;
-      } else out.push(escapeHtml(l));
-      continue;
-    }
-    const fenceOpen = /^(`{3,})\w*$/.exec(l);
-    if (fenceOpen) {
-      flushTable();
-      inFence = fenceOpen[1];
-      out.push('<pre>');
-      continue;
-    }
-    if (l.startsWith('|')) {
-      table.push(l.replace(/^\||\|$/g, '').split(/(?<!\\)\|/).map((c) => c.trim()));
-      continue;
-    }
-    flushTable();
-    if (l.startsWith('<details>') || l.startsWith('</details>')) out.push(l);
-    else if (l.startsWith('# ')) out.push(`<h1>${inline(l.slice(2))}</h1>`);
-    else if (l.startsWith('## ')) out.push(`<h2>${inline(l.slice(3))}</h2>`);
-    else if (l.startsWith('> ')) out.push(`<blockquote>${inline(l.slice(2))}</blockquote>`);
-    else if (l.startsWith('  > ')) out.push(`<blockquote>${inline(l.slice(4))}</blockquote>`);
-    else if (l.startsWith('- ')) out.push(`<li>${inline(l.slice(2))}</li>`);
-    else if (l === '---') out.push('<hr>');
-    else if (l.trim()) out.push(`<p>${inline(l)}</p>`);
-  }
-  flushTable();
-  return `<!doctype html>\n<html><head><meta charset="utf-8"><title>drillbook report</title><style>body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem}table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2rem .5rem;text-align:left;vertical-align:top}pre{background:#f4f4f4;padding:.5rem;overflow:auto}</style></head><body>\n${out.join('\n')}\n</body></html>\n`;
+  const parts: string[] = [];
+  writeHtml(events, (s) => void parts.push(s), extra);
+  return parts.join('');
 }

@@ -1,14 +1,15 @@
 /**
  * The run loop: ask the machine for the next effect, perform it through the ports, record what
  * happened as events, fold them into the state. Every event is redacted, then journaled (durably),
- * then applied, so the transcript always holds at least what the screen showed.
+ * then applied, so the transcript holds what the screen showed, with one bounded exception: of a
+ * command's output it keeps the head and the tail, with the size and SHA-256 of the whole.
  */
 import type { Mode, Recorded, RunEvent, RunOutcome, TargetInfo } from './events.js';
 import { describeExpect } from './expect.js';
 import { fillCommand, fillText } from './interpolate.js';
 import { initialState, nextEffect, rollbackPlan, rollbackSummary, transition, type DecisionOption, type Effect, type RunState } from './machine.js';
 import type { PlanStep } from './plan.js';
-import type { Clock, DatabasePort, Journal, MigrationsPort, Operator, OperatorAnswer, Session, ShellPort } from './ports.js';
+import type { Clock, DatabasePort, Journal, MigrationsPort, Operator, OperatorAnswer, OutputFiles, Session, ShellPort } from './ports.js';
 import type { Plan } from './plan.js';
 import type { Redactor } from './redact.js';
 import { StreamRedactor } from './redact.js';
@@ -55,6 +56,8 @@ export interface RunPorts {
   journal: Journal;
   operator: Operator;
   redactor: Redactor;
+  /** Side files for commands' whole output, when the operator asked for them. */
+  outputFiles?: OutputFiles;
 }
 
 /** PGOPTIONS that make every transaction of a libpq session read-only (kept: what was there). */
@@ -71,6 +74,9 @@ export class Run implements Session {
   private readonly listeners = new Set<Listener>();
   private abort: AbortController | undefined;
   private readonly history: Recorded[] = [];
+  /** The journal failed: the run stops, and this is why. */
+  private fatal: unknown;
+  private wakeOnFatal: ((e: unknown) => void) | undefined;
 
   constructor(
     readonly plan: Plan,
@@ -101,8 +107,13 @@ export class Run implements Session {
     return () => this.listeners.delete(listener);
   }
 
-  /** Redact, journal durably, then apply. A journal failure propagates: the run must not go on unrecorded. */
+  /**
+   * Redact, journal durably, then apply. A journal failure propagates and stops the run, wherever
+   * the event came from (the run loop, a command's output, a key the operator pressed): nothing may
+   * go on unrecorded.
+   */
   record(event: RunEvent): Recorded {
+    if (this.fatal) throw this.fatal;
     const clean = this.ports.redactor.deep(event);
     const recorded = {
       ...clean,
@@ -111,11 +122,54 @@ export class Run implements Session {
       actor: this.ctx.operatorName,
       mode: this.ctx.mode,
     } as Recorded;
-    this.ports.journal.append(recorded);
+    try {
+      this.ports.journal.append(recorded);
+    } catch (e) {
+      this.fatal = e;
+      this.seq--;
+      this.abort?.abort();
+      this.wakeOnFatal?.(e);
+      throw e;
+    }
     this.history.push(recorded);
     this.stateValue = transition(this.stateValue, recorded);
     for (const l of this.listeners) l(this.stateValue, recorded);
     return recorded;
+  }
+
+  /**
+   * Show output on screen without recording it: what a command prints beyond the head its
+   * transcript keeps (the tail and a digest of the whole are recorded when it ends). The text is
+   * already redacted.
+   */
+  show(event: Extract<RunEvent, { type: 'command.output' }>): void {
+    const live = { ...event, live: true, seq: this.seq, ts: this.ports.clock.now().toISOString(), actor: this.ctx.operatorName, mode: this.ctx.mode } as Recorded;
+    this.stateValue = transition(this.stateValue, live);
+    for (const l of this.listeners) l(this.stateValue, live);
+  }
+
+  /** From the operator's keys: a journal failure is reported by the run loop, which stops on it. */
+  private recordAside(event: RunEvent): void {
+    try {
+      this.record(event);
+    } catch (e) {
+      if (e !== this.fatal) throw e;
+    }
+  }
+
+  /** The journal failure that stopped the run, if one did. */
+  get failure(): unknown {
+    return this.fatal;
+  }
+
+  /**
+   * The closing event, written when drillbook stops normally: verify tells a sealed transcript from
+   * one whose tail was cut. Nothing is sealed after a journal failure (the file ends where it could).
+   */
+  seal(): void {
+    if (this.fatal) return;
+    const outcome = this.stateValue.status === 'finished' ? (this.stateValue.outcome ?? 'aborted') : 'unfinished';
+    this.record({ type: 'transcript.sealed', outcome, events: this.seq + 1 });
   }
 
   // Session: what the operator may do at any time.
@@ -124,18 +178,18 @@ export class Run implements Session {
     if (template === undefined) return;
     const text = this.text(template);
     if (this.stateValue.steps[step]?.ticks[item] === checked) return;
-    this.record({ type: 'checklist.ticked', step, item, text, checked });
+    this.recordAside({ type: 'checklist.ticked', step, item, text, checked });
   }
 
   note(text: string): void {
     const t = text.trim();
     if (!t) return;
     const step = this.currentStep()?.id;
-    this.record({ type: 'note', text: t, ...(step ? { step } : {}) });
+    this.recordAside({ type: 'note', text: t, ...(step ? { step } : {}) });
   }
 
   milestone(name: 'mitigated' | 'resolved', at?: Date): void {
-    this.record({ type: 'milestone', name, at: (at ?? this.ports.clock.now()).toISOString() });
+    this.recordAside({ type: 'milestone', name, at: (at ?? this.ports.clock.now()).toISOString() });
   }
 
   cancel(): void {
@@ -206,20 +260,30 @@ export class Run implements Session {
     this.rollbackRequested = reason;
   }
 
-  /** Run until the run finishes; returns its outcome. */
+  /** Run until the run finishes; returns its outcome. Throws the journal's failure if it stopped on one. */
   async execute(): Promise<RunOutcome> {
-    for (;;) {
-      const effect = nextEffect(this.stateValue);
-      if (effect.type === 'done') return effect.outcome;
-      if (this.rollbackRequested !== undefined && this.stateValue.status === 'running' && (effect.type === 'start' || effect.type === 'complete')) {
-        const reason = this.rollbackRequested;
-        this.rollbackRequested = undefined;
-        if (this.plan.rollbackSteps.length > 0) {
-          this.startRollback(reason);
-          continue;
+    // A journal failure wakes the loop even while it waits on the operator.
+    const failed = new Promise<never>((_, reject) => {
+      this.wakeOnFatal = reject;
+    });
+    failed.catch(() => undefined);
+    try {
+      for (;;) {
+        if (this.fatal) throw this.fatal;
+        const effect = nextEffect(this.stateValue);
+        if (effect.type === 'done') return effect.outcome;
+        if (this.rollbackRequested !== undefined && this.stateValue.status === 'running' && (effect.type === 'start' || effect.type === 'complete')) {
+          const reason = this.rollbackRequested;
+          this.rollbackRequested = undefined;
+          if (this.plan.rollbackSteps.length > 0) {
+            this.startRollback(reason);
+            continue;
+          }
         }
+        await Promise.race([this.perform(effect), failed]);
       }
-      await this.perform(effect);
+    } finally {
+      this.wakeOnFatal = undefined;
     }
   }
 

@@ -2,7 +2,8 @@
  * The full-screen run: renders the engine's state and the request it waits on, and turns keys
  * (through the pure keymap) into answers and session actions. No run logic lives here.
  */
-import { Box, Text, useInput } from 'ink';
+import { Box, useInput } from 'ink';
+import { Text } from './text.js';
 import { useCallback, useRef, useState, useSyncExternalStore } from 'react';
 import { nextEffect } from '../core/machine.js';
 import type { OperatorAnswer, OperatorRequest } from '../core/ports.js';

@@ -1,5 +1,6 @@
 /** The permanent banner: what the run is pointed at, in words (colour only helps), never a password. */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from './text.js';
 import { useEffect, useState } from 'react';
 import type { Mode, TargetInfo } from '../core/events.js';
 import { useColor } from './theme.js';

@@ -1,5 +1,5 @@
 /** Step notes: the little Markdown runbooks use (paragraphs, lists, `code`, **bold**), as terminal text. */
-import { Text } from 'ink';
+import { Text } from './text.js';
 import { useColor } from './theme.js';
 
 function Inline({ text }: { text: string }) {

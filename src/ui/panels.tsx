@@ -1,5 +1,6 @@
 /** What the run is waiting for: go-ahead, typed confirmation, a value, a decision; and the overlays. */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from './text.js';
 import type { DecisionOption } from '../core/machine.js';
 import type { OperatorRequest } from '../core/ports.js';
 import { useColor } from './theme.js';

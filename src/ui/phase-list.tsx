@@ -1,5 +1,6 @@
 /** The phases and their steps' status. Long runbooks show a window around the current step. */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from './text.js';
 import type { RunState, StepStage } from '../core/machine.js';
 import { memo, type ReactElement } from 'react';
 import { useColor } from './theme.js';

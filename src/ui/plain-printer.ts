@@ -1,11 +1,13 @@
 /**
  * Plain mode's output: one line per event, no redraws, no colour, nothing but text a screen reader
- * or a CI log can follow. Everything printed comes from redacted events.
+ * or a CI log can follow. Everything printed comes from redacted events, and passes through
+ * visible() on its way out: data never reaches the terminal as control characters.
  */
 import type { Recorded } from '../core/events.js';
 import { formatEvent, formatTable } from '../core/format.js';
 import type { RunState } from '../core/machine.js';
 import type { Plan } from '../core/plan.js';
+import { visible } from '../core/sanitize.js';
 
 export interface Printer {
   (state: RunState, event: Recorded | undefined): void;
@@ -30,10 +32,16 @@ export function indent(text: string, prefix = '   '): string {
   return text.split('\n').map((l) => `${prefix}${l}`).join('\n');
 }
 
-export function plainPrinter(plan: Plan, write: (s: string) => void, transcript?: string, title: (id: string) => string = (id) => plan.steps[id]?.title ?? id, fill: (text: string) => string = (t) => t): Printer {
+/** A partial line of output longer than this is printed without waiting for its newline. */
+const MAX_PENDING_LINE = 16 * 1024;
+
+export function plainPrinter(plan: Plan, rawWrite: (s: string) => void, transcript?: string, title: (id: string) => string = (id) => plan.steps[id]?.title ?? id, fill: (text: string) => string = (t) => t): Printer {
+  const write = (s: string) => rawWrite(visible(s));
   let lastPhase: string | undefined;
   let lastStep: string | undefined;
   const pending: Record<string, string> = {};
+  // Steps whose output went past the head: it was printed live, so the recorded tail is not printed again.
+  const live = new Set<string>();
   const flushOutput = (step: string) => {
     const rest = pending[step];
     if (rest) write(`${indent(rest, '   | ')}\n`);
@@ -66,11 +74,18 @@ export function plainPrinter(plan: Plan, write: (s: string) => void, transcript?
       write(`-- ${ps.id}: ${title(ps.id)}  [${ps.action}, ${ps.effect}${ps.database ? ` on ${ps.database}` : ''}]\n`);
       if (ps.step.notes) write(`${indent(fill(ps.step.notes).trim())}\n`);
     }
+    if (e.type === 'command.started') live.delete(e.step);
     if (e.type === 'command.output') {
+      if (e.live) live.add(e.step);
+      else if (e.skipped !== undefined && live.has(e.step)) return;
       const text = (pending[e.step] ?? '') + e.text;
       const cut = text.lastIndexOf('\n');
       if (cut >= 0) write(`${indent(text.slice(0, cut), '   | ')}\n`);
-      pending[e.step] = text.slice(cut + 1);
+      const rest = text.slice(cut + 1);
+      if (rest.length > MAX_PENDING_LINE) {
+        write(`${indent(rest, '   | ')}\n`);
+        delete pending[e.step];
+      } else pending[e.step] = rest;
       return;
     }
     if (stepId && e.type === 'command.exited') flushOutput(stepId);

@@ -1,5 +1,6 @@
 /** The current step: what it is, why (its notes), and what it did (checklist, output, check result). */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Text } from './text.js';
 import { describeExpect } from '../core/expect.js';
 import { formatTable } from '../core/format.js';
 import type { StepState } from '../core/machine.js';

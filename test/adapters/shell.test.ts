@@ -66,3 +66,50 @@ describe('commands as real processes', () => {
     expect(r.error).toMatch(/no\/such\/dir|ENOENT/);
   });
 });
+
+describe('the process group is recorded before the command may start', () => {
+  it('onSpawn gets the group while the command waits at its gate; the command runs only after', async () => {
+    const dir = (await import('node:fs')).mkdtempSync('/tmp/drillbook-gate-');
+    const marker = `${dir}/ran`;
+    let seenAtSpawn: boolean | undefined;
+    let group: { pgid: number; start?: string } | undefined;
+    let out = '';
+    const r = await shell.run({
+      command: `touch ${marker}; echo "env: [$DRILLBOOK_COMMAND_TEXT]"; ps -o pgid= -p $$`,
+      cwd: '/tmp',
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      timeoutMs: 10_000,
+      signal: new AbortController().signal,
+      onOutput: (_s, t) => void (out += t),
+      onSpawn: (g) => {
+        group = g;
+        // Give a command that did not wait every chance to run first.
+        execFileSync('sleep', ['0.3']);
+        seenAtSpawn = (execFileSync('sh', ['-c', `test -e ${marker} && echo yes || echo no`]).toString().trim() === 'yes');
+      },
+    });
+    expect(r.exitCode).toBe(0);
+    expect(seenAtSpawn).toBe(false);
+    expect(group?.pgid).toBeGreaterThan(1);
+    expect(out).toContain('env: []');
+    expect(out.trim().split('\n').at(-1)!.trim()).toBe(String(group!.pgid));
+  });
+
+  it('if the group cannot be recorded, the command never runs', async () => {
+    const dir = (await import('node:fs')).mkdtempSync('/tmp/drillbook-gate-');
+    const marker = `${dir}/ran`;
+    await expect(shell.run({
+      command: `touch ${marker}`,
+      cwd: '/tmp',
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      timeoutMs: 10_000,
+      signal: new AbortController().signal,
+      onOutput: () => undefined,
+      onSpawn: () => {
+        throw new Error('ENOSPC: no space left on device');
+      },
+    })).rejects.toThrow('ENOSPC');
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await import('node:fs')).existsSync(marker)).toBe(false);
+  });
+});

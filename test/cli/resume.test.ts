@@ -4,6 +4,7 @@ import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmS
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { groupAlive } from '../../src/adapters/process-group.js';
 import { verifyChain } from '../../src/core/chain.js';
 import { BIN, drillbook, ROOT } from '../helpers/cli.js';
 import { freshDatabase, sql } from '../helpers/pg.js';
@@ -65,6 +66,28 @@ async function killWhen(cwd: string, env: Record<string, string>, args: string[]
   throw new Error(`the event never came: ${(await child).stdout}`);
 }
 
+/** The process groups the transcript recorded as started and never ended. */
+function openGroups(file: string): number[] {
+  const open = new Map<string, number>();
+  for (const e of lines(file).map((l) => JSON.parse(l) as { type: string; step: string; pgid?: number })) {
+    if (e.type === 'command.started' && e.pgid) open.set(e.step, e.pgid);
+    if (e.type === 'command.exited') open.delete(e.step);
+  }
+  return [...open.values()];
+}
+
+/** What an operator does before resuming when the command left behind must not finish: stop it. */
+async function stopLeftovers(file: string): Promise<void> {
+  for (const pgid of openGroups(file)) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  await new Promise((r) => setTimeout(r, 200));
+}
+
 async function endState(url: string): Promise<string[]> {
   return (await sql(url, 'SELECT what FROM log ORDER BY id')).rows.map((r: { what: string }) => r.what);
 }
@@ -77,6 +100,9 @@ describe('a run killed with SIGKILL', () => {
     const check = verifyChain(lines(file));
     expect(check.ok).toBe(true);
     expect(await endState(url)).toEqual(['first']);
+    // The command's group was recorded, and outlived drillbook.
+    expect(openGroups(file)).toHaveLength(1);
+    await stopLeftovers(file);
 
     // Without a decision, an unattended resume stops at the step whose outcome is unknown.
     writeFileSync(path.join(cwd, 'fast'), '');
@@ -92,7 +118,8 @@ describe('a run killed with SIGKILL', () => {
     const events = all.map((l) => JSON.parse(l) as { type: string; step?: string; outcome?: string });
     expect(events.filter((e) => e.type === 'run.resumed')).toHaveLength(2);
     expect(events.filter((e) => e.type === 'sql.result' && e.step === 'first')).toHaveLength(1);
-    expect(events.at(-1)).toMatchObject({ type: 'run.finished', outcome: 'completed' });
+    expect(events.at(-2)).toMatchObject({ type: 'run.finished', outcome: 'completed' });
+    expect(events.at(-1)).toMatchObject({ type: 'transcript.sealed', outcome: 'completed' });
   }, 60_000);
 
   it('in the middle of a check: resume re-runs the check by itself and ends like an uninterrupted run', async () => {
@@ -122,6 +149,7 @@ describe('damaged transcripts', () => {
   async function interrupted() {
     const { name, cwd, env } = await setup(false);
     await killWhen(cwd, env, ['run', RUNBOOK, '--auto', '--confirm-target', name], (e) => e.type === 'command.started');
+    await stopLeftovers(transcriptOf(cwd));
     return { name, cwd, env, file: transcriptOf(cwd) };
   }
 
@@ -161,6 +189,7 @@ describe('damaged transcripts', () => {
     await killWhen(cwd, env, ['run', copy, '--auto', '--confirm-target', name], (e) => e.type === 'command.started');
     writeFileSync(copy, `${readFileSync(copy, 'utf8')}\n# edited during the incident\n`);
     const t = transcriptOf(cwd);
+    await stopLeftovers(t);
     const refused = await drillbook(['resume', t, '--auto', '--confirm-target', name, '--on-unknown', 'rerun'], { cwd, env });
     expect(refused.exitCode).toBe(2);
     expect(refused.stderr).toContain('changed since this run started');
@@ -170,5 +199,60 @@ describe('damaged transcripts', () => {
     expect(ok.exitCode, ok.stdout + ok.stderr).toBe(0);
     const resumed = lines(t).map((l) => JSON.parse(l) as { type: string; runbookChanged?: { was: string; now: string } }).find((e) => e.type === 'run.resumed' && e.runbookChanged);
     expect(resumed?.runbookChanged?.was).not.toBe(resumed?.runbookChanged?.now);
+  }, 60_000);
+});
+
+describe('a command that outlives a SIGKILLed drillbook', () => {
+  const ORPHAN = path.join(ROOT, 'test', 'fixtures', 'runbooks', 'orphan-fixture.yaml');
+
+  async function orphaned(seconds: number) {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'drillbook-orphan-'));
+    dirs.push(cwd);
+    writeFileSync(path.join(cwd, 'sleep-seconds'), String(seconds));
+    const env = { CI: 'true', NO_COLOR: '1' };
+    await killWhen(cwd, env, ['run', ORPHAN, '--auto'], (e) => e.type === 'command.started');
+    await new Promise((r) => setTimeout(r, 300));
+    writeFileSync(path.join(cwd, 'sleep-seconds'), '0');
+    const file = transcriptOf(cwd);
+    const [pgid] = openGroups(file);
+    expect(pgid, 'the transcript names the command\'s process group').toBeGreaterThan(1);
+    expect(groupAlive(pgid!), 'the command is still running').toBe(true);
+    return { cwd, env, file, pgid: pgid! };
+  }
+
+  function progress(cwd: string): string[] {
+    return readFileSync(path.join(cwd, 'progress.txt'), 'utf8').trim().split('\n').map((l) => l.split(' ')[0]!);
+  }
+
+  it('resume waits for it to end before anything else: it never runs twice at once', async () => {
+    const { cwd, env, file } = await orphaned(3);
+    const r = await drillbook(['resume', file, '--auto', '--on-unknown', 'rerun'], { cwd, env });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/the command of step slow \(process group \d+\) is still running from the interrupted run; waiting for it to end/);
+    // The first copy ended before the second started.
+    expect(progress(cwd)).toEqual(['start', 'end', 'start', 'end']);
+    const resumed = lines(file).map((l) => JSON.parse(l) as { type: string; recovered?: string }).find((e) => e.type === 'run.resumed');
+    expect(resumed?.recovered).toMatch(/the command of step slow \(process group \d+\) was still running from the interrupted run; it ended after a \d+s wait/);
+  }, 60_000);
+
+  it('Ctrl-C while resume waits stops the leftover command (its whole group), and the stop is recorded', async () => {
+    const { cwd, env, file, pgid } = await orphaned(60);
+    const child = execa(process.execPath, [BIN, 'resume', file, '--auto', '--on-unknown', 'rerun'], { cwd, env, reject: false, stdin: 'ignore' });
+    let stderr = '';
+    let pressed = false;
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (!pressed && stderr.includes('Ctrl-C stops it instead')) {
+        pressed = true;
+        child.kill('SIGINT');
+      }
+    });
+    const r = await child;
+    expect(r.exitCode, `${r.stdout}${stderr}`).toBe(0);
+    expect(groupAlive(pgid), 'no process of its group runs any more').toBe(false);
+    // The leftover never finished; the re-run did.
+    expect(progress(cwd)).toEqual(['start', 'start', 'end']);
+    const resumed = lines(file).map((l) => JSON.parse(l) as { type: string; recovered?: string }).find((e) => e.type === 'run.resumed');
+    expect(resumed?.recovered).toMatch(/the operator stopped it \(Ctrl-C\)/);
   }, 60_000);
 });

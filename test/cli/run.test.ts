@@ -57,7 +57,8 @@ describe('drillbook run --auto, end to end on a real database', () => {
     const finishedSteps = events.filter((e) => e.type === 'step.finished').map((e) => [e.step, e.outcome]);
     expect(finishedSteps).toEqual([['orders-exist', 'passed'], ['ready', 'passed'], ['snapshot', 'passed'], ['backfill', 'passed'], ['none-left', 'passed']]);
     expect(events.find((e) => e.type === 'sql.result')).toMatchObject({ step: 'backfill', rowCount: 2, params: ['b-42'] });
-    expect(events.at(-1)).toMatchObject({ type: 'run.finished', outcome: 'completed' });
+    expect(events.at(-2)).toMatchObject({ type: 'run.finished', outcome: 'completed' });
+    expect(events.at(-1)).toMatchObject({ type: 'transcript.sealed', outcome: 'completed' });
     for (const e of events) expect(e.ts).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(r.stdout).toMatch(/Run completed\. Transcript: transcripts\/\d{8}T\d{6}Z-e2e-orders\.jsonl/);
   });

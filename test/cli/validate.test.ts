@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -118,5 +118,50 @@ describe('README', () => {
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     expect(readme).toContain('npm ci && npx drillbook drill');
     expect(readme).toContain('npm test');
+  });
+});
+
+describe('a folder of runbooks with a bad neighbour', () => {
+  function folder(files: Record<string, string>): string {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'drillbook-folder-'));
+    const dir = path.join(cwd, 'runbooks');
+    mkdirSync(dir);
+    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+    return cwd;
+  }
+  const ok = (id: string) => `id: ${id}\ntitle: Runbook ${id}\nversion: 1\nphases:\n  - id: p\n    title: P\n    kind: verify\n    steps:\n      - {id: s, title: Say hi, run: echo hi-from-${id}, effect: read-only}\n`;
+  const bomb = readFileSync(path.join(ROOT, 'test', 'fixtures', 'invalid', '31-alias-bomb.yaml'), 'utf8');
+
+  it('an alias bomb is refused with file:line:col; list and run of the other runbooks still work', async () => {
+    const cwd = folder({ 'bomb.yaml': bomb, 'fine.yaml': ok('fine') });
+    const list = await drillbook(['list'], { cwd });
+    expect(list.exitCode).toBe(0);
+    expect(list.stdout).toContain('fine ');
+    expect(list.stderr).toMatch(/runbooks\/bomb\.yaml:11:28: too many YAML aliases/);
+    const run = await drillbook(['run', 'fine', '--auto'], { cwd, env: { CI: 'true' } });
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain('hi-from-fine');
+    const v = await drillbook(['validate', 'runbooks/bomb.yaml'], { cwd });
+    expect(v.exitCode).toBe(1);
+    expect(v.stdout).toContain('runbooks/bomb.yaml:11:28: too many YAML aliases (more than 50)');
+    expect(`${v.stdout}${v.stderr}`).not.toMatch(/bug in drillbook|ReferenceError/);
+  });
+
+  it('two files with one id: an error naming both, never a silent pick', async () => {
+    const cwd = folder({ 'a.yaml': ok('same'), 'b.yaml': ok('same'), 'other.yaml': ok('other') });
+    for (const args of [['run', 'same', '--auto'], ['drill', 'same', '--auto']]) {
+      const r = await drillbook(args, { cwd, env: { CI: 'true' } });
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toMatch(/runbook id "same" is declared by more than one file: .*runbooks\/a\.yaml and .*runbooks\/b\.yaml/);
+      expect(r.stdout).not.toContain('hi-from-same');
+    }
+    const list = await drillbook(['list'], { cwd });
+    expect(list.stdout).toContain('other ');
+    expect(list.stdout).not.toMatch(/^same /m);
+    expect(list.stderr).toMatch(/a\.yaml:1:1: runbook id "same" is also the id of .*b\.yaml/);
+    const v = await drillbook(['validate', 'runbooks'], { cwd });
+    expect(v.exitCode).toBe(1);
+    expect(v.stdout).toContain('runbooks/a.yaml:1:1: runbook id "same" is also the id of runbooks/b.yaml');
+    expect(v.stdout).toContain('runbooks/b.yaml:1:1: runbook id "same" is also the id of runbooks/a.yaml');
   });
 });

@@ -217,11 +217,12 @@ describe('resume', () => {
     });
     // Stop the run right after the dump command started (as a crash would).
     const shell = r.shell as ScriptedShell;
-    shell.run = async () => {
+    shell.run = async (req) => {
+      req.onSpawn?.({ pgid: 4242 });
       throw new Error('crash');
     };
     await expect(r.run.execute()).rejects.toThrow('crash');
-    expect(recorded.at(-1)?.type).toBe('command.started');
+    expect(recorded.at(-1)).toMatchObject({ type: 'command.started', pgid: 4242 });
 
     let state = recorded.reduce(transition, initialState(r.plan));
     state = transition(state, { type: 'run.resumed', from: 'x', operator: 'tester' });
@@ -253,8 +254,9 @@ describe('redaction', () => {
     const all = r.journal.lines.join('\n');
     expect(all).not.toContain('s3cret-pass');
     expect(all).not.toContain('other-pw');
-    expect(all).toContain('connecting with [REDACTED] now');
-    expect(all).toContain('postgres://app:[REDACTED]@db:5432/app');
+    const output = (stream: string) => r.journal.events.filter((e) => e.type === 'command.output' && e.stream === stream).map((e) => (e as { text: string }).text).join('');
+    expect(output('stdout')).toContain('connecting with [REDACTED] now\n');
+    expect(output('stderr')).toContain('postgres://app:[REDACTED]@db:5432/app\n');
   });
 });
 

@@ -95,7 +95,7 @@ describe('the postmortem report', () => {
     const html = renderHtml(events);
     expect(html).toContain('<table>');
     expect(html).toContain('<details><summary><code>deploy</code>');
-    expect(html).toContain('relation &quot;users&quot; already exists'.replace(/&quot;/g, '"'));
+    expect(html).toContain('relation &quot;users&quot; already exists');
     const json = JSON.parse(renderJson(events)) as { outcome: string; timeline: unknown[] };
     expect(json.outcome).toBe('rolled-back');
     expect(json.timeline.length).toBeGreaterThan(10);

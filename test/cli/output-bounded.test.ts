@@ -1,0 +1,85 @@
+/** 100 MB of command output: memory stays bounded, the transcript and the report stay small, the digest holds. */
+import { execa } from 'execa';
+import { createHash } from 'node:crypto';
+import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BIN, drillbook } from '../helpers/cli.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const BYTES = 100_000_000;
+const GENERATOR = `yes 'row 0123456789 abcdefghijklmnopqrstuvwxyz postgres://app@db:5432/shop password check ok' | head -c ${BYTES}`;
+const RUNBOOK = `
+id: loud
+title: A command that prints 100 MB
+version: 1
+phases:
+  - id: p
+    title: P
+    kind: verify
+    steps:
+      - {id: loud, title: Print 100 MB, run: "${GENERATOR}", effect: read-only}
+`;
+
+/** Peak resident memory (VmHWM, in MiB) of a running process, read until it exits. */
+function watchPeak(pid: number): { stop(): number } {
+  let peak = 0;
+  const read = () => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) peak = Math.max(peak, Number(m[1]) / 1024);
+    } catch {
+      // exited
+    }
+  };
+  const timer = setInterval(read, 20);
+  return {
+    stop() {
+      clearInterval(timer);
+      return peak;
+    },
+  };
+}
+
+async function sha256File(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+describe('100 MB of command output', () => {
+  it.runIf(process.platform === 'linux')('peak memory under 200 MB; the transcript keeps head, tail, size and SHA-256; the report stays small; --full-output has it all', async () => {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'drillbook-loud-'));
+    dirs.push(cwd);
+    writeFileSync(path.join(cwd, 'loud.yaml'), RUNBOOK);
+    const child = execa(process.execPath, [BIN, 'run', 'loud.yaml', '--auto', '--full-output'], { cwd, env: { CI: 'true', NO_COLOR: '1' }, reject: false, stdin: 'ignore', stdout: 'ignore' });
+    const peak = watchPeak(child.pid!);
+    const r = await child;
+    const peakMiB = peak.stop();
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(peakMiB).toBeGreaterThan(0);
+    expect(peakMiB).toBeLessThan(200);
+
+    const expected = (await execa('sh', ['-c', `${GENERATOR} | sha256sum`])).stdout.split(' ')[0];
+    const dir = path.join(cwd, 'transcripts');
+    const transcript = path.join(dir, readdirSync(dir).find((f) => f.endsWith('.jsonl'))!);
+    expect(statSync(transcript).size).toBeLessThan(1024 * 1024);
+    const events = readFileSync(transcript, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; output?: { stdout: { bytes: number; sha256: string; omitted: number; file?: string } } });
+    const exited = events.find((e) => e.type === 'command.exited')!;
+    expect(exited.output!.stdout).toMatchObject({ bytes: BYTES, sha256: expected });
+    expect(exited.output!.stdout.omitted).toBeGreaterThan(BYTES - 300 * 1024);
+    // The side file holds the whole stream: its digest is the one recorded.
+    expect(await sha256File(path.join(dir, exited.output!.stdout.file!))).toBe(expected);
+
+    const report = path.join(dir, readdirSync(dir).find((f) => f.endsWith('.md'))!);
+    expect(statSync(report).size).toBeLessThan(1024 * 1024);
+    expect(readFileSync(report, 'utf8')).toContain(expected);
+    const html = await drillbook(['report', transcript, '--format', 'html']);
+    expect(html.stdout.length).toBeLessThan(1024 * 1024);
+  }, 180_000);
+});
