@@ -69,7 +69,7 @@ describe('drill --tools', () => {
     expect(toolEvents(dir).map((e) => `${e.tool}:${e.kind}`)).toEqual(['prisma:stand-in', 'pg_dump:stand-in', 'pg_restore:stand-in']);
     expect(s.stdout).toMatch(/- Tools: prisma stand-in \(drillbook [\d.]+\) · pg_dump stand-in/);
     const report = readFileSync(path.join(dir, 'transcripts', readdirSync(path.join(dir, 'transcripts')).find((f) => f.endsWith('.md'))!), 'utf8');
-    expect(report).toMatch(/\| Tools \| prisma \(stand-in, drillbook [\d.]+\) · pg_dump/);
+    expect(report).toMatch(/\| Tools \| prisma \(stand-in, drillbook [\d.]+\) · pg\\?_dump/);
   }, 120_000);
 
   it('--stand-ins contradicting --tools real is a usage error', async () => {
