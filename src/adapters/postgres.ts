@@ -14,11 +14,13 @@
 import pg from 'pg';
 import Cursor from 'pg-cursor';
 import { whereOf, type ResolvedConnection } from '../core/conn.js';
+import { pgConfig } from './pg-config.js';
 import { ROWS_CAP, VALUE_CAP, type CheckRows, type ServerIdentity, type TargetInfo } from '../core/events.js';
 import type { DatabasePort, IdentifyOutcome, QueryOutcome } from '../core/ports.js';
 import { escapesReadOnly, isTransactionControl, splitSql, type SqlStatement } from '../core/sql-split.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
+const CANCEL_CONNECT_TIMEOUT_MS = 2_000;
 /** How long past its statement_timeout a silent server is waited for before the connection is dropped. */
 const SILENCE_GRACE_MS = 5_000;
 /** After Ctrl-C, how long a cancelled statement may take to answer before its connection is dropped. */
@@ -35,7 +37,7 @@ export interface PgError extends Error {
   hint?: string;
 }
 
-const IDENTITY_SQL = `SELECT current_database(), current_user, coalesce(host(inet_server_addr()), ''), coalesce(inet_server_port()::text, current_setting('port')), current_setting('server_version'), pg_is_in_recovery()::text`;
+const IDENTITY_SQL = `SELECT current_database(), current_user, coalesce(host(inet_server_addr()), ''), coalesce(inet_server_port()::text, current_setting('port')), current_setting('server_version'), pg_is_in_recovery()::text, current_setting('is_superuser')`;
 
 function fail(code: string, message: string): PgError {
   return Object.assign(new Error(message), { code });
@@ -92,7 +94,7 @@ export class PgDatabases implements DatabasePort {
     const conn = this.conns[name];
     if (!conn) throw fail('DRILLBOOK_NO_URL', `no connection for database "${name}"`);
     const client = new pg.Client({
-      connectionString: conn.url,
+      ...pgConfig(conn),
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       application_name: 'drillbook',
       keepAlive: true,
@@ -109,6 +111,10 @@ export class PgDatabases implements DatabasePort {
         if (changes.length) {
           throw fail('DRILLBOOK_TARGET_CHANGED', `the server behind ${name} is not the one confirmed at the start (${changes.join('; ')}): nothing was run`);
         }
+      } else {
+        // The first server to answer is the target from now on (a target unreachable at the start
+        // is pinned when it first answers): a later connection anywhere else is refused.
+        this.pinned.set(name, identity);
       }
       return { client, identity };
     } catch (e) {
@@ -137,7 +143,8 @@ export class PgDatabases implements DatabasePort {
   private async cancelBackend(name: string, pid: number | undefined): Promise<void> {
     const conn = this.conns[name];
     if (pid === undefined || !conn) return;
-    const c = new pg.Client({ connectionString: conn.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+    // A short wait: on a dead network, Ctrl-C must not hang on its own cancel request.
+    const c = new pg.Client({ ...pgConfig(conn), connectionTimeoutMillis: CANCEL_CONNECT_TIMEOUT_MS });
     c.on('error', () => undefined);
     try {
       await c.connect();
@@ -307,7 +314,8 @@ export class PgDatabases implements DatabasePort {
       const live = await this.live(database);
       return { ok: true, identity: live.identity };
     } catch (e) {
-      return { ok: false, error: this.explain(database, e as PgError, 0, false) };
+      const changed = (e as PgError).code === 'DRILLBOOK_TARGET_CHANGED';
+      return { ok: false, error: this.explain(database, e as PgError, 0, false), ...(changed ? { changed } : {}) };
     }
   }
 
@@ -359,6 +367,7 @@ async function readIdentity(client: pg.Client, conn: ResolvedConnection): Promis
     socket: !row[2],
     serverVersion: row[4] ?? '',
     inRecovery: row[5] === 'true',
+    ...(row[6] === 'on' ? { superuser: true } : {}),
   };
   // Superusers and pg_monitor members may read the system identifier; others do without it.
   try {

@@ -21,7 +21,7 @@ import { chooseTools, describeTools, provisionTools, toolEvents, toolsNeeded, ty
 import { armRestart, FaultLog, FaultyShell, HangingDb, type FaultName } from './faults.js';
 import { checkPattern } from './inputs.js';
 import { resolveConnection } from '../core/conn.js';
-import { drillEnvironment } from '../drill/environment.js';
+import { cleanProjectCopy, drillEnvironment } from '../drill/environment.js';
 import { takeFingerprint, type Fingerprint } from '../drill/fingerprint.js';
 import { diffFingerprints, rollbackVerdict, type Declared, type Difference } from '../drill/fingerprint-diff.js';
 import { fillText } from '../core/interpolate.js';
@@ -131,6 +131,10 @@ export interface Seeded {
   env: NodeJS.ProcessEnv;
   /** Variables of the operator's environment kept from the drill (names only). */
   removed: string[];
+  /** How many other variables of the operator's environment were left out (not on the allow-list). */
+  others: number;
+  /** .env lines of the project's copy commented out ("file: NAME"). */
+  scrubbed: string[];
   /** The tools the runbook's commands call, real or stand-in. */
   tools: ToolChoice[];
   seconds: number;
@@ -173,6 +177,8 @@ export async function seedRehearsal(loaded: LoadedRunbook, variant: string | und
   try {
     if (stage.workdir) cpSync(path.resolve(runbookDir, stage.workdir), workdir, { recursive: true });
     else mkdirSync(workdir);
+    // Nothing in the copy may lead a tool to a real database (.env lines, literal URLs in configs).
+    const { scrubbed } = cleanProjectCopy(workdir);
     const started = Date.now();
     const urls: Record<string, string> = {};
     if (names.length) {
@@ -186,11 +192,11 @@ export async function seedRehearsal(loaded: LoadedRunbook, variant: string | und
     const seconds = (Date.now() - started) / 1000;
 
     // Drills see only the drill: nothing inherited may lead a command to a real database.
-    const { env, removed } = drillEnvironment(process.env);
+    const { env, removed, others } = drillEnvironment(process.env);
     // The chosen tools (real or stand-in), where the runbook's commands look for them.
     Object.assign(env, provisionTools(tools, path.join(scratch, 'bin'), workdir, env.PATH));
     for (const [name, spec] of Object.entries(rb.databases ?? {})) if ('env' in spec.url) env[spec.url.env] = urls[name];
-    return { db, urls, scratch, workdir, values, env, removed, tools, seconds, cleanup };
+    return { db, urls, scratch, workdir, values, env, removed, others, scrubbed, tools, seconds, cleanup };
   } catch (e) {
     await cleanup();
     throw e;
@@ -243,6 +249,8 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
     out.write(`drill: ${rb.id}${opts.variant ? ` (variant ${opts.variant})` : ''}: database ready and seeded in ${seeded.seconds.toFixed(1)}s${db ? ` on 127.0.0.1:${db.port}` : ''}; working directory ${workdir}\n`);
     out.write(`drill: tools: ${describeTools(seeded.tools)}\n`);
     if (seeded.removed.length) out.write(`drill: kept out of the drill's commands (they could reach a real database): ${seeded.removed.join(', ')}\n`);
+    if (seeded.others) out.write(`drill: ${seeded.others} other variable(s) of your environment left out too: only PATH, HOME, locale, terminal and the tools' own settings reach a drill\n`);
+    if (seeded.scrubbed.length) out.write(`drill: commented out in the project's copy (they could reach a real database): ${seeded.scrubbed.join(', ')}\n`);
 
     const log = new FaultLog();
     const shell = opts.faults.includes('command-fails-once') ? new FaultyShell(new ExecaShell(), log) : undefined;

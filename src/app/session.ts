@@ -6,8 +6,8 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { autoOperator } from '../core/auto-operator.js';
-import { isLocalHost, libpqEnv, REDIRECTING_ENV, type ResolvedConnection } from '../core/conn.js';
-import { UsageError } from '../core/errors.js';
+import { isLocalHost, libpqEnv, readOnlyUrl, REDIRECTING_ENV, type ResolvedConnection } from '../core/conn.js';
+import { DrillbookError, UsageError } from '../core/errors.js';
 import type { Environment, Mode, Recorded, RunEvent, RunOutcome, ServerIdentity, TargetInfo } from '../core/events.js';
 import { targetInfo } from '../core/target.js';
 import { buildPlan, type PlanTarget } from '../core/plan.js';
@@ -70,6 +70,21 @@ export interface SessionOptions {
   stderr?: NodeJS.WritableStream;
 }
 
+/** The identity each target had in a run's transcript (run.started, then any later target.identified). */
+export function pinnedBefore(events: readonly Recorded[]): Map<string, ServerIdentity> {
+  const out = new Map<string, ServerIdentity>();
+  const take = (name: string, id: ServerIdentity) => out.set(name, id);
+  for (const e of events) {
+    if (e.type === 'run.started') {
+      for (const t of e.targets) {
+        if (t.identified) take(t.name, { database: t.database, user: t.user, address: t.host, port: t.port, socket: t.host.startsWith('/'), serverVersion: t.serverVersion ?? '', inRecovery: t.inRecovery ?? false, ...(t.systemIdentifier ? { systemIdentifier: t.systemIdentifier } : {}) });
+      }
+    }
+    if (e.type === 'target.identified') take(e.name, e.identity);
+  }
+  return out;
+}
+
 export function operatorName(flag: string | undefined): string {
   if (flag?.trim()) return flag.trim();
   try {
@@ -95,7 +110,7 @@ export function collectSecrets(opts: Pick<SessionOptions, 'loaded' | 'values' | 
   const r = new Redactor();
   for (const c of Object.values(opts.connections)) {
     r.addUser(c.user); // HTTP basic credentials pair a user with a secret
-    r.add(c.password);
+    for (const secret of c.secrets) r.add(secret);
   }
   r.addUser(opts.baseEnv.PGUSER);
   r.add(opts.baseEnv.PGPASSWORD);
@@ -154,11 +169,22 @@ export async function runSession(opts: SessionOptions): Promise<number> {
   const targets: TargetInfo[] = [];
   const planTargets: Record<string, PlanTarget> = {};
   const entries = Object.entries(runbook.databases ?? {});
+  // A resumed run goes on against the server it started on, or not at all.
+  const before = opts.resume ? pinnedBefore(opts.resume.events) : new Map<string, ServerIdentity>();
+  for (const [name, identity] of before) db.pin(name, identity);
   const identified = await Promise.all(entries.map(([name]) => db.identify(name)));
   for (const [i, [name, spec]] of entries.entries()) {
     const conn = opts.connections[name]!;
     const environment = opts.environmentOverride ?? spec.environment;
     const id = identified[i]!;
+    if (!id.ok && id.changed && before.has(name)) {
+      const was = before.get(name)!;
+      await db.close();
+      throw new DrillbookError(`this run was against ${was.user}@${was.address}:${was.port}/${was.database}${was.systemIdentifier ? ` (cluster ${was.systemIdentifier})` : ''}; ${name} now reaches another server: ${id.error.replace(/^.*not the one confirmed at the start /, '')}`, {
+        exitCode: 2,
+        hint: 'a run is resumed only against the server it started on: point the connection back at it, or start a new run',
+      });
+    }
     const identity: ServerIdentity | undefined = id.ok ? id.identity : undefined;
     if (identity) db.pin(name, identity);
     const info = targetInfo(name, environment, conn, identity, id.ok ? undefined : id.error);
@@ -192,10 +218,14 @@ export async function runSession(opts: SessionOptions): Promise<number> {
   // Commands get the same connections drillbook uses: each database's URL variable, and the
   // libpq variables of the database a step targets (the password in PGPASSWORD, never on argv).
   const databaseEnv: Record<string, string> = {};
+  const readOnlyDatabaseEnv: Record<string, string> = {};
   const connectionEnv: Record<string, Record<string, string>> = {};
   for (const [name, spec] of Object.entries(runbook.databases ?? {})) {
     const conn = opts.connections[name]!;
-    if ('env' in spec.url) databaseEnv[spec.url.env] = conn.url;
+    if ('env' in spec.url) {
+      databaseEnv[spec.url.env] = conn.url;
+      readOnlyDatabaseEnv[spec.url.env] = readOnlyUrl(conn);
+    }
     connectionEnv[name] = libpqEnv(conn);
   }
 
@@ -213,6 +243,7 @@ export async function runSession(opts: SessionOptions): Promise<number> {
       values,
       databaseEnv: { ...databaseEnv, ...(opts.extraEnv ?? {}) },
       connectionEnv,
+      readOnlyDatabaseEnv,
       scrubEnv: REDIRECTING_ENV,
       ...(opts.runReadOnlyCommands ? { runReadOnlyCommands: true } : {}),
       baseEnv: opts.baseEnv,
@@ -238,7 +269,8 @@ export async function runSession(opts: SessionOptions): Promise<number> {
   let outcome: RunOutcome;
   try {
     if (opts.resume) {
-      run.record({ type: 'run.resumed', operator: opts.operatorName, ...opts.resume.note });
+      // Who the servers say they are now (the same as at the start, or resume was refused above).
+      run.record({ type: 'run.resumed', operator: opts.operatorName, ...opts.resume.note, targets });
     }
     if (opts.ui === 'ink') {
       const { runInk } = await inkModule!;

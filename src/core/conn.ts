@@ -22,6 +22,8 @@ export interface ResolvedConnection {
   sources: Record<'host' | 'port' | 'database' | 'user', string>;
   /** The connection as one explicit URL, password included: what pg and commands get. */
   url: string;
+  /** Every secret the connection holds (its password, an sslpassword, ...): redacted everywhere. */
+  secrets: string[];
   /** The same URL with the password replaced. */
   redacted: string;
 }
@@ -160,7 +162,11 @@ export function resolveConnection(url: string, env: Readonly<Record<string, stri
     sources.port = 'default';
   }
   if (!/^\d{1,5}$/.test(resolved.port) || Number(resolved.port) < 1 || Number(resolved.port) > 65535) {
-    throw new UsageError(`${label}: the port "${resolved.port}" is not a port number`);
+    // Not echoed: with an unencoded "/", "?" or "#" in a password, what looks like the port is part of it.
+    throw new UsageError(
+      `${label}: the port in the connection URL is not a number (the URL is not shown: it may hold a password)`,
+      'a password with "/", "?", "#", "@" or ":" must be percent-encoded in a URL (/ as %2F, ? as %3F, # as %23, @ as %40, : as %3A)',
+    );
   }
   if (resolved.user === undefined) {
     resolved.user = osUser;
@@ -183,16 +189,31 @@ export function resolveConnection(url: string, env: Readonly<Record<string, stri
     params,
     sources,
   };
-  return { ...conn, url: buildUrl(conn, finalPassword), redacted: buildUrl(conn, finalPassword === undefined ? undefined : REDACTED) };
+  const secrets = [finalPassword, ...params.filter(([k]) => SENSITIVE_PARAM.test(k)).map(([, v]) => v)].filter((v): v is string => Boolean(v));
+  return { ...conn, secrets, url: buildUrl(conn, finalPassword), redacted: buildUrl(conn, finalPassword === undefined ? undefined : REDACTED, true) };
 }
 
-function buildUrl(c: Pick<ResolvedConnection, 'host' | 'port' | 'database' | 'user' | 'socket' | 'params'>, password: string | undefined): string {
+/** URL parameters whose values are secrets (sslpassword, a token, ...): never shown or written. */
+const SENSITIVE_PARAM = /pass|secret|token|api_?key/i;
+
+function buildUrl(c: Pick<ResolvedConnection, 'host' | 'port' | 'database' | 'user' | 'socket' | 'params'>, password: string | undefined, redact = false): string {
   const enc = (s: string) => (s === REDACTED ? s : encodeURIComponent(s));
   const auth = `${enc(c.user)}${password !== undefined ? `:${enc(password)}` : ''}@`;
   const netloc = c.socket ? 'localhost' : c.host.includes(':') ? `[${c.host}]` : c.host;
   const query: Array<[string, string]> = [...(c.socket ? [['host', c.host] as [string, string]] : []), ...c.params];
-  const qs = query.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+  const qs = query.map(([k, v]) => `${encodeURIComponent(k)}=${redact && SENSITIVE_PARAM.test(k) ? REDACTED : encodeURIComponent(v)}`).join('&');
   return `postgresql://${auth}${netloc}:${c.port}/${encodeURIComponent(c.database)}${qs ? `?${qs}` : ''}`;
+}
+
+/**
+ * The same connection with every transaction of its sessions read-only: what a command labelled
+ * read-only gets in its URL variables (a URL's own `options` would otherwise override PGOPTIONS).
+ */
+export function readOnlyUrl(c: ResolvedConnection): string {
+  const flag = '-c default_transaction_read_only=on';
+  const had = c.params.find(([k]) => k === 'options');
+  const params: Array<[string, string]> = had ? c.params.map(([k, v]) => [k, k === 'options' ? `${v} ${flag}` : v]) : [...c.params, ['options', flag]];
+  return buildUrl({ ...c, params }, c.password);
 }
 
 /**

@@ -22,6 +22,8 @@ export interface ServerIdentity {
   systemIdentifier?: string;
   serverVersion: string;
   inRecovery: boolean;
+  /** Connected as a superuser: a READ ONLY transaction does not stop its server-side programs. */
+  superuser?: boolean;
 }
 
 export interface TargetInfo {
@@ -92,7 +94,7 @@ export type RunEvent =
       /** The runbook's shape, so the transcript alone can be scored and reported. */
       plan?: PlanOutline;
     }
-  | { type: 'run.resumed'; from: string; runbookChanged?: { was: string; now: string }; recovered?: string; operator: string }
+  | { type: 'run.resumed'; from: string; runbookChanged?: { was: string; now: string }; recovered?: string; operator: string; targets?: TargetInfo[] }
   | { type: 'input.set'; step?: string; name: string; value: string }
   | { type: 'step.started'; step: string; phase: string; attempt: number }
   | { type: 'checklist.ticked'; step: string; item: number; text: string; checked: boolean }

@@ -192,6 +192,13 @@ async function runCommand(run: Run, step: PlanStep, command: string, signal: Abo
         : result.signal
           ? `the command was killed by ${result.signal}`
           : `the command exited with code ${result.exitCode}${expected && expected.length === 1 && expected[0] === 0 ? '' : ` (expected ${wanted})`}`;
+  // A command that changes things and was stopped half-way may have done part of its work: its
+  // outcome is unknown (the operator decides: re-run, mark done, roll back), not "failed".
+  const interrupted = !result.error && (result.timedOut || result.cancelled || result.signal !== null);
+  if (interrupted && step.effect !== 'read-only') {
+    run.record({ type: 'step.finished', step: step.id, outcome: 'unknown', reason: `${reason}: it may have done part of its work; check the target before deciding` });
+    return;
+  }
   run.record({ type: 'step.finished', step: step.id, outcome: 'failed', reason });
 }
 

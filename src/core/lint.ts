@@ -221,6 +221,12 @@ export function lintRunbook(rb: Runbook, file: string, loc: Locator): Problem[] 
     // safety
     const effect = effectOf(step);
     if (action === 'check' && effect !== 'read-only') add('error', [...sPath, 'effect'], 'a check step is always read-only; use an sql step to write', true);
+    if (action === 'migrations' && step.migrations?.action && step.effect !== undefined && step.effect !== 'destructive') {
+      add('error', [...sPath, 'effect'], `a migrations step with an action writes the tracking table: it is destructive, whatever "effect" says`, true);
+    }
+    if (action === 'run' && effect !== 'read-only' && step.database === undefined && defaultDb === undefined && dbNames.length > 1) {
+      add('error', [...sPath, 'run'], `step "${step.id}" changes something, and the runbook has several databases and no default: say which one it is gated on (database:), so the confirmation names it`, true);
+    }
     if ((action === 'checklist' || action === 'ask') && step.effect !== undefined && effect !== 'read-only') {
       add('warning', [...sPath, 'effect'], `a ${action} step changes nothing by itself; "effect" has no use here`, true);
     }

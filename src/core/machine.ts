@@ -117,7 +117,7 @@ export function transition(state: RunState, event: RunEvent & { ts?: string; act
       };
     case 'run.resumed': {
       // A step caught mid-action when the run stopped: its outcome is unknown, the operator decides.
-      let next: RunState = { ...s, operator: event.operator };
+      let next: RunState = { ...s, operator: event.operator, ...(event.targets ? { targets: event.targets } : {}) };
       if (s.status === 'finished' && (s.outcome === 'aborted' || s.outcome === 'failed')) {
         // An aborted or failed run goes on where it stopped.
         const { outcome: _o, finishReason: _r, ...open } = next;

@@ -44,7 +44,8 @@ export type QueryOutcome =
   /** unknown: a COMMIT was sent and its answer lost; the change may or may not be in effect. */
   | { ok: false; error: string; unknown?: boolean };
 
-export type IdentifyOutcome = { ok: true; identity: ServerIdentity } | { ok: false; error: string };
+/** changed: the server answering is not the one the target was pinned to. */
+export type IdentifyOutcome = { ok: true; identity: ServerIdentity } | { ok: false; error: string; changed?: boolean };
 
 export interface DatabasePort {
   /** Read-only: a READ ONLY transaction with statement_timeout; always rolled back. */

@@ -36,6 +36,8 @@ export interface RunContext {
    * command targeting it gets, resolved once with drillbook's own connection.
    */
   connectionEnv?: Record<string, Record<string, string>>;
+  /** The databases' URL variables with read-only sessions, for commands labelled read-only. */
+  readOnlyDatabaseEnv?: Record<string, string>;
   /** Variables removed from every command's environment (they would redirect libpq tools). */
   scrubEnv?: readonly string[];
   /** --dry-run only: run the commands labelled read-only, in a session forced read-only. */
@@ -541,7 +543,11 @@ export class Run implements Session {
     Object.assign(env, this.ctx.databaseEnv);
     if (step?.database) Object.assign(env, this.ctx.connectionEnv?.[step.database] ?? {});
     Object.assign(env, this.ctx.values);
-    if (step && step.effect === 'read-only' && step.action === 'run') env.PGOPTIONS = readOnlyOptions(env.PGOPTIONS);
+    if (step && step.effect === 'read-only' && step.action === 'run') {
+      env.PGOPTIONS = readOnlyOptions(env.PGOPTIONS);
+      // A URL's own options would override PGOPTIONS: its read-only twin carries the flag itself.
+      Object.assign(env, this.ctx.readOnlyDatabaseEnv ?? {});
+    }
     env.DRILLBOOK = '1';
     env.DRILLBOOK_MODE = this.ctx.mode;
     env.DRILLBOOK_RUNBOOK = this.ctx.runbook.id;

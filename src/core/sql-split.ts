@@ -291,12 +291,87 @@ export function isTransactionControl(s: SqlStatement): boolean {
   return TRANSACTION_CONTROL.has(first);
 }
 
-/** Statements that act outside the database even in a READ ONLY transaction (files, programs, other servers). */
+/**
+ * Every name a statement uses, as PostgreSQL reads it: unquoted words folded to lower case,
+ * "quoted" ones as written, U&"…" ones with their \XXXX and \+XXXXXX escapes decoded. Strings,
+ * comments and dollar-quoted bodies are skipped.
+ */
+export function namesIn(sql: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < sql.length; ) {
+    const c = sql[i]!;
+    const unicode = (c === 'U' || c === 'u') && sql[i + 1] === '&' && sql[i + 2] === '"' && !isIdentChar(sql[i - 1] ?? '');
+    if (unicode || c === '"') {
+      const open = unicode ? i + 2 : i;
+      let j = open + 1;
+      let name = '';
+      while (j < sql.length) {
+        if (sql[j] === '"') {
+          if (sql[j + 1] === '"') {
+            name += '"';
+            j += 2;
+            continue;
+          }
+          break;
+        }
+        name += sql[j];
+        j++;
+      }
+      out.push(unicode ? decodeUnicodeEscapes(name) : name);
+      i = j + 1;
+      continue;
+    }
+    const skipped = skipNonCode(sql, i);
+    if (skipped >= 0) {
+      i = skipped;
+      continue;
+    }
+    if (isIdentStart(c)) {
+      let j = i + 1;
+      while (j < sql.length && isIdentChar(sql[j]!)) j++;
+      out.push(sql.slice(i, j).toLowerCase());
+      i = j;
+      continue;
+    }
+    i++;
+  }
+  return out;
+}
+
+function decodeUnicodeEscapes(text: string): string {
+  return text.replace(/\\(\\|[0-9A-Fa-f]{4}|\+[0-9A-Fa-f]{6})/g, (_m, code: string) => {
+    if (code === '\\') return '\\';
+    const hex = code.startsWith('+') ? code.slice(1) : code;
+    return String.fromCodePoint(parseInt(hex, 16));
+  });
+}
+
+/** Functions that act outside the transaction, on the server or elsewhere, even when it is READ ONLY. */
+const OUTSIDE = new Map<string, string>([
+  ...['lo_import', 'lo_export', 'lo_unlink', 'lo_create', 'lo_creat', 'lo_put', 'lo_from_bytea', 'lo_truncate'].map((f) => [f, 'large objects'] as [string, string]),
+  ...['pg_file_write', 'pg_file_rename', 'pg_file_unlink', 'pg_file_sync'].map((f) => [f, 'writes a file on the server'] as [string, string]),
+  ...['pg_terminate_backend', 'pg_cancel_backend'].map((f) => [f, 'stops another session'] as [string, string]),
+  ...['pg_reload_conf', 'pg_rotate_logfile', 'pg_switch_wal', 'pg_promote', 'pg_backup_start', 'pg_backup_stop', 'pg_start_backup', 'pg_stop_backup'].map((f) => [f, 'acts on the server itself'] as [string, string]),
+  ...['pg_create_physical_replication_slot', 'pg_create_logical_replication_slot', 'pg_drop_replication_slot', 'pg_replication_slot_advance', 'pg_copy_physical_replication_slot', 'pg_copy_logical_replication_slot', 'pg_logical_emit_message'].map((f) => [f, 'replication slots and WAL'] as [string, string]),
+  ...['pg_advisory_lock', 'pg_advisory_lock_shared', 'pg_try_advisory_lock', 'pg_try_advisory_lock_shared'].map((f) => [f, 'a session lock that outlives the check (pg_advisory_xact_lock ends with it)'] as [string, string]),
+]);
+
+/**
+ * Why a statement acts outside the database or outlives its READ ONLY transaction (files,
+ * programs, other sessions, other servers), or undefined. Checked on the names PostgreSQL will
+ * read, so quoting or U&"…" escapes do not hide them; a function of the database's own that does
+ * such things cannot be seen from here (hence the superuser warning).
+ */
 export function escapesReadOnly(s: SqlStatement): string | undefined {
-  if (s.keywords[0] === 'COPY') return 'COPY can write files or run programs on the server';
-  const lower = s.text.toLowerCase();
-  for (const fn of ['dblink_exec', 'dblink(', 'lo_export', 'pg_file_write', 'pg_logical_emit_message']) {
-    if (lower.includes(fn)) return `${fn.replace('(', '')} acts outside this transaction`;
+  const first = s.keywords[0];
+  if (first === 'COPY') return 'COPY can write files or run programs on the server';
+  if (first === 'DO') return 'a DO block runs code that can reach outside the transaction (COPY TO PROGRAM, other connections)';
+  if (first === 'CALL') return 'a procedure can manage its own transactions';
+  if (/\buescape\b/i.test(s.text)) return 'UESCAPE hides names from checking';
+  for (const name of namesIn(s.text)) {
+    if (name.startsWith('dblink')) return `${name} connects to another server, outside this transaction`;
+    const why = OUTSIDE.get(name);
+    if (why) return `${name} (${why})`;
   }
   return undefined;
 }

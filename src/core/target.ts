@@ -8,7 +8,7 @@ import type { Environment, ServerIdentity, TargetInfo } from './events.js';
 const IP = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]+:[0-9a-f:]*)$/i;
 
 /** Where what was asked for and what the server reports differ, in words. */
-export function discrepancies(name: string, conn: ResolvedConnection, identity: ServerIdentity | undefined): string[] {
+export function discrepancies(name: string, conn: ResolvedConnection, identity: ServerIdentity | undefined, rehearsal = false): string[] {
   const out: string[] = [];
   for (const key of ['host', 'port', 'database', 'user'] as const) {
     const source = conn.sources[key];
@@ -28,6 +28,10 @@ export function discrepancies(name: string, conn: ResolvedConnection, identity: 
     }
     if (conn.port !== identity.port) out.push(`${name}: connected to port ${conn.port}, and the server listens on ${identity.port} (a proxy or pooler in between)`);
   }
+  // A drill's own server is run as its superuser on purpose: nothing to say there.
+  if (identity.superuser && !rehearsal) {
+    out.push(`${name}: connected as a superuser (${identity.user}). A READ ONLY transaction stops writes to tables, not a superuser's server-side programs or connections to other servers: drillbook refuses those in checks, but a role without superuser is the safer way to run this`);
+  }
   if (identity.socket !== conn.socket) out.push(`${name}: asked for ${conn.socket ? 'a unix socket' : 'TCP'}, connected over ${identity.socket ? 'a unix socket' : 'TCP'}`);
   return out;
 }
@@ -41,7 +45,7 @@ export function targetInfo(
   unreachable: string | undefined,
 ): TargetInfo {
   const requested = { host: conn.host, port: conn.port, database: conn.database, user: conn.user, sources: { ...conn.sources } };
-  const notes = discrepancies(name, conn, identity);
+  const notes = discrepancies(name, conn, identity, environment === 'rehearsal');
   const base = { name, environment, url: conn.redacted, requested, ...(notes.length ? { discrepancies: notes } : {}) };
   if (!identity) {
     return { ...base, host: conn.host, port: conn.port, database: conn.database, user: conn.user, identified: false, ...(unreachable ? { unreachable } : {}) };
@@ -57,4 +61,10 @@ export function targetInfo(
     inRecovery: identity.inRecovery,
     ...(identity.systemIdentifier ? { systemIdentifier: identity.systemIdentifier } : {}),
   };
+}
+
+/** The host the operator named, and the address the server reports when they differ (two servers may report the same private address). */
+export function shownHost(t: TargetInfo): string {
+  const asked = t.requested?.host;
+  return asked && asked !== t.host && !asked.startsWith('/') ? `${asked} (${t.host})` : t.host;
 }

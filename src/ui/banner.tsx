@@ -3,6 +3,7 @@ import { Box } from 'ink';
 import { Text } from './text.js';
 import { useEffect, useState } from 'react';
 import type { Mode, TargetInfo } from '../core/events.js';
+import { shownHost } from '../core/target.js';
 import { useColor } from './theme.js';
 
 const ENV_WORD: Record<string, string> = { production: 'PRODUCTION', staging: 'STAGING', development: 'DEVELOPMENT', rehearsal: 'REHEARSAL' };
@@ -48,7 +49,7 @@ export function Banner(props: { title: string; mode: Mode; targets: TargetInfo[]
           <Text bold inverse={Boolean(c('x'))} color={c(ENV_COLOR[t.environment] ?? 'white')}>
             {` ${ENV_WORD[t.environment] ?? t.environment} `}
           </Text>
-          {` ${t.name}: ${t.user ? `${t.user}@` : ''}${t.host}:${t.port}/${t.database}`}
+          {` ${t.name}: ${t.user ? `${t.user}@` : ''}${shownHost(t)}:${t.port}/${t.database}`}
           {t.identified === false ? ' (not yet confirmed by the server)' : ''}
           {t.serverVersion ? ` · PostgreSQL ${t.serverVersion}` : ''}
           {t.systemIdentifier ? ` · cluster ${t.systemIdentifier}` : ''}

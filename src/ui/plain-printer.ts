@@ -8,6 +8,7 @@ import { formatEvent, formatTable } from '../core/format.js';
 import type { RunState } from '../core/machine.js';
 import type { Plan } from '../core/plan.js';
 import { visible } from '../core/sanitize.js';
+import { shownHost } from '../core/target.js';
 
 export interface Printer {
   (state: RunState, event: Recorded | undefined): void;
@@ -24,7 +25,7 @@ export function targetLines(state: RunState): string[] {
       t.inRecovery ? 'REPLICA (read-only)' : undefined,
       t.unreachable ? `UNREACHABLE: ${t.unreachable}` : undefined,
     ].filter(Boolean);
-    return `TARGET ${t.name}: ${ENV_WORD[t.environment] ?? t.environment}  ${t.user ? `${t.user}@` : ''}${t.host}:${t.port}/${t.database}${facts.length ? `  (${facts.join(', ')})` : ''}`;
+    return `TARGET ${t.name}: ${ENV_WORD[t.environment] ?? t.environment}  ${t.user ? `${t.user}@` : ''}${shownHost(t)}:${t.port}/${t.database}${facts.length ? `  (${facts.join(', ')})` : ''}`;
   });
 }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PgDatabases } from '../../src/adapters/postgres.js';
 import { freePort } from '../../src/adapters/drill-db.js';
-import { resolveConnection } from '../../src/core/conn.js';
+import { resolveConnection, type ResolvedConnection } from '../../src/core/conn.js';
 import type { ServerIdentity } from '../../src/core/events.js';
 import { startProxy } from '../helpers/proxy.js';
 import { freshDatabase, sql } from '../helpers/pg.js';
@@ -222,5 +222,27 @@ describe('a statement outside a transaction (transaction: false)', () => {
   it('refuses more than one statement', async () => {
     const r = await dbs.execute('prod', 'VACUUM t; VACUUM t', [], 10_000, never, { transaction: false });
     expect(!r.ok && r.error).toMatch(/must be alone; this step has 2\. Nothing was run\./);
+  });
+});
+
+describe('a target is pinned to the first server that answers', () => {
+  it('a target unreachable at the start is pinned when it first answers; a later connection elsewhere is refused', async () => {
+    const port = await freePort();
+    const conns: Record<string, ResolvedConnection> = { prod: resolveConnection(`postgresql://postgres:pw@127.0.0.1:${port}/nothing`, {}, 'prod') };
+    const dbsLater = new PgDatabases(conns);
+    expect((await dbsLater.identify('prod')).ok).toBe(false);
+    // Now it answers (the address resolves to a server): the first answer pins the target.
+    conns.prod = resolveConnection(url, {}, 'prod');
+    expect((await dbsLater.check('prod', 'SELECT 1', [], 5000, never)).ok).toBe(true);
+    // The connection drops and the name now leads elsewhere: refused before anything runs.
+    const other = await freshDatabase('pgpin');
+    await sql(other.url, 'CREATE TABLE t (id int)');
+    conns.prod = resolveConnection(other.url, {}, 'prod');
+    await sql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'drillbook' AND datname = current_database() AND pid <> pg_backend_pid()");
+    await new Promise((res) => setTimeout(res, 200));
+    const r = await dbsLater.execute('prod', 'INSERT INTO t VALUES (1)', [], 5000, never);
+    expect(!r.ok && r.error).toMatch(/not the one confirmed at the start \(database pgadapter_\w+ → pgpin_\w+\): nothing was run/);
+    expect((await sql(other.url, 'SELECT count(*)::int AS n FROM t')).rows[0].n).toBe(0);
+    await dbsLater.close();
   });
 });

@@ -4,7 +4,7 @@
  * read-only that try to write, a drill whose environment holds real connections, a resume that
  * needs a secret again.
  */
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -130,6 +130,26 @@ describe('read-only is enforced by PostgreSQL, not by the label', () => {
     expect(finished('ro-cmd')).toMatchObject({ outcome: 'failed' });
     expect(ev.find((e) => e.type === 'command.started' && e.step === 'ro-cmd')).toMatchObject({ readOnlySession: true });
     expect(JSON.stringify(ev.filter((e) => e.type === 'command.output' && e.step === 'ro-cmd'))).toContain('25006');
+    expect(finished('ro-url')).toMatchObject({ outcome: 'failed' });
+  });
+
+  it('a read-only command stays read-only when the URL it gets sets options of its own', async () => {
+    const { staging, cwd } = await twoDatabases();
+    const r = await drillbook(['run', RUNBOOK, '--auto', '--confirm-target', staging.name], { cwd, env: { CI: 'true', NODE_PATH, DATABASE_URL: withParam(staging.url, 'options', '-c search_path=public') } });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(existsSync(path.join(cwd, 'ran-ro-url'))).toBe(true);
+    expect(await marks(staging.url)).toEqual(['cmd', 'sql']);
+  });
+
+  it('a resumed run refuses a connection that now reaches another server', async () => {
+    const { staging, prod, cwd } = await twoDatabases();
+    const first = await drillbook(['run', RUNBOOK, '--auto', '--confirm-target', 'not-this-one'], { cwd, env: { CI: 'true', NODE_PATH, DATABASE_URL: staging.url } });
+    expect(first.exitCode).toBe(1);
+    const transcript = path.join(cwd, 'transcripts', readdirSync(path.join(cwd, 'transcripts')).find((f) => f.endsWith('.jsonl'))!);
+    const r = await drillbook(['resume', transcript, '--auto', '--confirm-target', prod.name], { cwd, env: { CI: 'true', NODE_PATH, DATABASE_URL: prod.url } });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`this run was against postgres@127\\.0\\.0\\.1:\\d+/${staging.name} \\(cluster \\d+\\); main now reaches another server: \\(database ${staging.name} → ${prod.name}\\)`));
+    expect(await marks(prod.url)).toEqual([]);
   });
 
   it('under --dry-run no command runs, whatever its label, and nothing is written', async () => {
@@ -140,7 +160,7 @@ describe('read-only is enforced by PostgreSQL, not by the label', () => {
     expect(await marks(staging.url)).toEqual([]);
     expect(existsSync(path.join(cwd, 'ran-ro-cmd'))).toBe(false);
     expect(existsSync(path.join(cwd, 'ran-cmd'))).toBe(false);
-    expect(events(cwd).filter((e) => e.type === 'step.dry-run').map((e) => e.step)).toEqual(['ro-cmd', 'write-sql', 'write-cmd']);
+    expect(events(cwd).filter((e) => e.type === 'step.dry-run').map((e) => e.step)).toEqual(['ro-cmd', 'ro-url', 'write-sql', 'write-cmd']);
 
     // Opting in runs the read-only command, in a session PostgreSQL keeps read-only: its write is refused.
     rmSync(path.join(cwd, 'transcripts'), { recursive: true });
@@ -174,15 +194,24 @@ describe("a drill's commands see only the drill", () => {
       PGUSER: 'postgres',
       PGPASSWORD: password,
     };
-    const r = await drillbook(['drill', path.join(FIXTURES, 'runbooks', 'drill-env.yaml'), '--auto'], { cwd, env });
+    // The project carries a .env too (tools and configs load it), naming the real database.
+    const project = path.join(cwd, 'fixture', 'drill-env');
+    cpSync(path.join(FIXTURES, 'drill-env'), project, { recursive: true });
+    cpSync(path.join(FIXTURES, 'runbooks', 'drill-env.yaml'), path.join(cwd, 'fixture', 'runbooks', 'runbook.yaml'));
+    writeFileSync(path.join(project, '.env'), `DIRECT_URL="${real.url}"\nDOTENV_DB_URL=${real.url}\nAPP_NAME=shop\n`);
+    const parts = { DB_HOST: '127.0.0.1', DB_PORT: u.port, DB_NAME: real.name, DB_USER: 'postgres', DB_PASSWORD: password };
+    const r = await drillbook(['drill', path.join(cwd, 'fixture', 'runbooks', 'runbook.yaml'), '--auto'], { cwd, env: { ...env, ...parts } });
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/kept out of the drill's commands \(they could reach a real database\): DATABASE_URL, DIRECT_URL, LEGACY_DSN, PGDATABASE, PGHOST, PGPASSWORD, PGPORT, PGUSER, PROD_DATABASE_URL, SHADOW/);
+    expect(r.stdout).toMatch(/kept out of the drill's commands \(they could reach a real database\): DATABASE_URL, DB_HOST, DB_NAME, DB_PASSWORD, DB_PORT, DB_USER, DIRECT_URL, LEGACY_DSN, PGDATABASE, PGHOST, PGPASSWORD, PGPORT, PGUSER, PROD_DATABASE_URL, SHADOW/);
+    expect(r.stdout).toContain("commented out in the project's copy (they could reach a real database): .env: DIRECT_URL, .env: DOTENV_DB_URL");
     expect(await marks(real.url)).toEqual([]);
     const output = events(cwd).filter((e) => e.type === 'command.output').map((e) => e.text).join('');
     // The command reached the drill twice (DATABASE_URL, which the drill sets, and libpq's defaults) and nothing else.
     expect(output).toMatch(/^DATABASE_URL: wrote a mark in main$/m);
     expect(output).toMatch(/^libpq defaults: wrote a mark in main$/m);
-    expect(output).not.toMatch(/DIRECT_URL|PROD_DATABASE_URL|SHADOW|LEGACY_DSN/);
+    expect(output).not.toMatch(/DIRECT_URL|PROD_DATABASE_URL|SHADOW|LEGACY_DSN|DB_\* parts|DOTENV/);
+    // The project itself is untouched: only the drill's copy was cleaned.
+    expect(readFileSync(path.join(project, '.env'), 'utf8')).toContain('DIRECT_URL=');
   });
 });
 

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { libpqEnv, resolveConnection } from '../../src/core/conn.js';
+import { libpqEnv, readOnlyUrl, resolveConnection } from '../../src/core/conn.js';
 import { UsageError } from '../../src/core/errors.js';
-import { drillEnvironment } from '../../src/drill/environment.js';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { cleanProjectCopy, drillEnvironment } from '../../src/drill/environment.js';
 
 const r = (url: string, env: Record<string, string> = {}) => resolveConnection(url, env, 'DATABASE_URL', 'alice');
 
@@ -70,6 +73,26 @@ describe('a connection is resolved once, as libpq and pg would, and ambiguity is
     expect(refusal(() => r('postgresql://app@db/sh%G0p'))).toMatch(/database name .* bad % escape/);
   });
 
+  it('never echoes part of a password that was not percent-encoded (it looks like the port)', () => {
+    const msg = refusal(() => r('postgresql://app:Xk9mQ2/rT7vW+pL3@db.internal:5432/shop'));
+    expect(msg).toMatch(/the port in the connection URL is not a number/);
+    expect(msg).not.toContain('Xk9mQ2');
+    expect(msg).toMatch(/percent-encoded/);
+  });
+
+  it('keeps secret URL parameters (sslpassword, …) out of the displayed URL, and counts them as secrets', () => {
+    const c = r('postgresql://app:pw@db/shop?sslmode=verify-full&sslpassword=hunter2&application_name=x');
+    expect(c.redacted).toBe('postgresql://app:[REDACTED]@db:5432/shop?sslmode=verify-full&sslpassword=[REDACTED]&application_name=x');
+    expect(c.secrets).toEqual(['pw', 'hunter2']);
+  });
+
+  it('a command labelled read-only gets URLs whose sessions are read-only, even when the URL sets options', () => {
+    expect(readOnlyUrl(r('postgresql://app:pw@db/shop'))).toBe('postgresql://app:pw@db:5432/shop?options=-c%20default_transaction_read_only%3Don');
+    expect(readOnlyUrl(r('postgresql://app:pw@db/shop?options=-c%20search_path%3Dbilling'))).toBe(
+      'postgresql://app:pw@db:5432/shop?options=-c%20search_path%3Dbilling%20-c%20default_transaction_read_only%3Don',
+    );
+  });
+
   it('gives commands the connection as libpq variables, the password only in PGPASSWORD', () => {
     const env = libpqEnv(r('postgresql://app:pw@db:6432/shop?sslmode=verify-full&options=-c%20search_path%3Dbilling'));
     expect(env).toEqual({ PGHOST: 'db', PGPORT: '6432', PGDATABASE: 'shop', PGUSER: 'app', PGPASSWORD: 'pw', PGSSLMODE: 'verify-full', PGOPTIONS: '-c search_path=billing' });
@@ -91,6 +114,53 @@ describe("a drill's environment", () => {
       EDITOR: 'vim',
     });
     expect(removed).toEqual(['ACCELERATE', 'DIRECT_URL', 'DSN', 'JDBC', 'PGHOST', 'PGPASSWORD', 'PROD_DATABASE_URL']);
-    expect(env).toEqual({ PATH: '/usr/bin', HOME: '/root', EDITOR: 'vim' });
+    expect(env).toEqual({ PATH: '/usr/bin', HOME: '/root' });
+  });
+
+  it('is an allow-list: connection parts in variables of any name stay out, so do unknown variables', () => {
+    const { env, removed, others } = drillEnvironment({
+      PATH: '/usr/bin',
+      LANG: 'C.UTF-8',
+      LC_ALL: 'C',
+      PRISMA_SCHEMA_ENGINE_BINARY: '/opt/engine',
+      DB_HOST: 'prod-db',
+      DB_PORT: '5432',
+      DB_PASSWORD: 'pw',
+      DB_NAME: 'shop',
+      GITHUB_TOKEN: 'ghp_x',
+      // An allowed name with a connection in it is dropped too.
+      npm_config_x: 'postgres://prod-db/shop',
+    });
+    expect(env).toEqual({ PATH: '/usr/bin', LANG: 'C.UTF-8', LC_ALL: 'C', PRISMA_SCHEMA_ENGINE_BINARY: '/opt/engine' });
+    expect(removed).toEqual(['DB_HOST', 'DB_NAME', 'DB_PASSWORD', 'DB_PORT', 'npm_config_x']);
+    expect(others).toBe(1);
+  });
+});
+
+describe("a drill's copy of a project", () => {
+  it('comments out every .env line that could reach a database, anywhere in the copy, and keeps the rest', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'drillbook-clean-'));
+    try {
+      mkdirSync(path.join(dir, 'prisma'));
+      writeFileSync(path.join(dir, '.env'), 'DIRECT_URL="postgresql://app:pw@prod-db/shop"\nAPP_NAME=shop\nexport DB_HOST=prod-db\n');
+      writeFileSync(path.join(dir, 'prisma', '.env.production'), 'SHADOW=postgres://x@y/z\n');
+      const { scrubbed } = cleanProjectCopy(dir);
+      expect(scrubbed).toEqual(['.env: DIRECT_URL', '.env: DB_HOST', 'prisma/.env.production: SHADOW']);
+      const env = readFileSync(path.join(dir, '.env'), 'utf8');
+      expect(env).toContain('APP_NAME=shop');
+      expect(env).not.toMatch(/prod-db/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a tool configuration that names a database itself, with its file and line', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'drillbook-clean-'));
+    try {
+      writeFileSync(path.join(dir, 'drizzle.config.ts'), "export default {\n  dialect: 'postgresql',\n  dbCredentials: { url: 'postgres://app:pw@prod-db/shop' },\n};\n");
+      expect(() => cleanProjectCopy(dir)).toThrow(/^drizzle\.config\.ts:3: this configuration names a database itself/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { autoOperator } from '../../src/core/auto-operator.js';
 import type { Recorded } from '../../src/core/events.js';
 import { initialState, nextEffect, transition } from '../../src/core/machine.js';
 import type { Operator, OperatorAnswer, OperatorRequest } from '../../src/core/ports.js';
@@ -273,5 +274,31 @@ describe('the journal', () => {
     expect(r.shell.ran).toEqual([]);
     expect(r.db.writes).toEqual([]);
     expect(r.journal.events).toHaveLength(6);
+  });
+});
+
+describe('a command that changes things, stopped half-way', () => {
+  it('is an unknown outcome, not a failure: the operator decides (re-run, mark done, roll back), and rollback counts it as acted', async () => {
+    const shell = new ScriptedShell({ 'pg_dump': { exitCode: null, signal: 'SIGKILL', timedOut: true } });
+    const decided: Array<{ unknown: boolean; options: string[] }> = [];
+    const base = autoOperator({ confirmTarget: 'prod_db', values: {} });
+    const r = makeRun(RUNBOOK, {
+      shell,
+      operator: {
+        async request(req, session) {
+          if (req.kind === 'decide') {
+            decided.push({ unknown: req.unknown, options: req.options });
+            return { kind: 'rollback' };
+          }
+          return base.request(req, session);
+        },
+      },
+    });
+    expect(await r.run.execute()).toBe('rolled-back');
+    const finished = r.journal.events.find((e) => e.type === 'step.finished' && e.step === 'dump') as unknown as { outcome: string; reason: string };
+    expect(finished).toMatchObject({ outcome: 'unknown', reason: expect.stringMatching(/timed out .* it may have done part of its work/) });
+    expect(decided).toEqual([{ unknown: true, options: ['retry', 'mark-done', 'rollback', 'quit'] }]);
+    const started = r.journal.events.find((e) => e.type === 'rollback.started') as unknown as { steps: string[] };
+    expect(started.steps).toContain('keep-dump');
   });
 });

@@ -78,3 +78,25 @@ describe('identifier inputs in SQL', () => {
     expect(identifierProblem('')).toMatch(/empty/);
   });
 });
+
+describe('what a READ ONLY transaction does not stop, refused in checks', () => {
+  const why = (sql: string) => escapesReadOnly(splitSql(sql)[0]!);
+  it('refuses DO blocks, CALL and COPY', () => {
+    expect(why("DO $$ BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ''id'''; END $$")).toMatch(/DO block/);
+    expect(why('CALL p()')).toMatch(/procedure/);
+    expect(why("COPY (SELECT 1) TO '/tmp/x'")).toMatch(/COPY/);
+  });
+  it('sees a function however it is spelled: quoted, U&-escaped, schema-qualified', () => {
+    expect(why("SELECT dblink_exec('host=x', 'DELETE FROM t')")).toMatch(/dblink_exec connects to another server/);
+    expect(why(`SELECT U&"dblink\\005fexec"('host=x', 'DELETE FROM t')`)).toMatch(/dblink_exec/);
+    expect(why(`SELECT public."dblink_send_query"('c', 'x')`)).toMatch(/dblink_send_query/);
+    expect(why("SELECT pg_create_physical_replication_slot('s', true)")).toMatch(/replication slots/);
+    expect(why('SELECT pg_terminate_backend(42)')).toMatch(/stops another session/);
+    expect(why('SELECT pg_advisory_lock(72707369)')).toMatch(/session lock/);
+  });
+  it('lets ordinary reads through, and names inside strings do not count', () => {
+    expect(why("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")).toBeUndefined();
+    expect(why("SELECT 'pg_terminate_backend' AS text")).toBeUndefined();
+    expect(why('SELECT pg_advisory_xact_lock(1)')).toBeUndefined();
+  });
+});

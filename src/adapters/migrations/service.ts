@@ -7,6 +7,7 @@ import { countStates, inSync, type Diagnosis, type Tool } from '../../core/migra
 import { verdictOf, type Verdict } from '../../core/migrations/verdict.js';
 import type { MigrationsOutcome, MigrationsPort, MigrationsRequest } from '../../core/ports.js';
 import { explainPgError, type PgError } from '../postgres.js';
+import { pgConfigOfUrl } from '../pg-config.js';
 import { parseDatabaseUrl } from '../../core/conn.js';
 import { DEFAULT_DIRS, detectTool, findDrizzleConfig } from './local.js';
 import { parseTableName } from '../../core/migrations/drizzle-config.js';
@@ -98,7 +99,7 @@ export function resolveDiagnoseTarget(req: TargetRequest, cwd: string): Resolved
  * a run checks there that the server is still the one the operator confirmed.
  */
 export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>, verify?: (c: pg.Client) => Promise<void>): Promise<T> {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, application_name: 'drillbook' });
+  const c = new pg.Client({ ...pgConfigOfUrl(url), connectionTimeoutMillis: 10_000, application_name: 'drillbook' });
   c.on('error', () => undefined);
   try {
     await c.connect();
@@ -195,6 +196,8 @@ export class MigrationsService implements MigrationsPort {
       if (!existsSync(target.dir)) return { pass: false, summary: `no migrations folder at ${m.dir}`, table: [], error: `no migrations folder at ${m.dir} (from ${req.cwd})` };
       const opts: TrackingOptions = m.schema ? { schema: m.schema } : {};
       if (m.action) {
+        // A dry run never writes, whatever reached here.
+        if (req.dryRun) return { pass: true, summary: `dry run: ${m.action} not executed`, table: [] };
         const located = locate(target.tool, target.dir, url, opts);
         const check = this.verify ? (c: pg.Client) => this.verify!(req.database, c) : undefined;
         const written = await withClient(url, (c) => writeTracking(c, located, m.action!, req.names), check);
