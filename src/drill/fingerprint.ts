@@ -52,7 +52,7 @@ export interface Relation {
   forceRowSecurity: boolean;
   /** relreplident: d default, n nothing, f full, i index. */
   replicaIdentity: string;
-  /** A view's query, a partitioned table's key, a sequence's parameters. */
+  /** A view's query, a partitioned table's key, a sequence's parameters and the column that owns it. */
   definition: string | null;
   /** A partition's bounds. */
   partitionBound: string | null;
@@ -144,7 +144,11 @@ const CATALOG = {
       obj_description(c.oid, 'pg_class') AS comment, ARRAY(SELECT x FROM unnest(c.reloptions) x ORDER BY 1) AS options,
       c.relrowsecurity AS rls, c.relforcerowsecurity AS force_rls, c.relreplident::text AS replident,
       CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) WHEN c.relkind = 'p' THEN 'partition by ' || pg_get_partkeydef(c.oid)
-           WHEN c.relkind = 'S' THEN (SELECT format('%s start %s increment %s minvalue %s maxvalue %s cache %s%s', format_type(q.seqtypid, NULL), q.seqstart, q.seqincrement, q.seqmin, q.seqmax, q.seqcache, CASE WHEN q.seqcycle THEN ' cycle' ELSE '' END) FROM pg_sequence q WHERE q.seqrelid = c.oid) END AS definition,
+           WHEN c.relkind = 'S' THEN (SELECT format('%s start %s increment %s minvalue %s maxvalue %s cache %s%s', format_type(q.seqtypid, NULL), q.seqstart, q.seqincrement, q.seqmin, q.seqmax, q.seqcache, CASE WHEN q.seqcycle THEN ' cycle' ELSE '' END)
+             || coalesce((SELECT ' owned by ' || tn.nspname || '.' || t.relname || '.' || a.attname FROM pg_depend o JOIN pg_class t ON t.oid = o.refobjid JOIN pg_namespace tn ON tn.oid = t.relnamespace
+                          JOIN pg_attribute a ON a.attrelid = o.refobjid AND a.attnum = o.refobjsubid
+                          WHERE o.classid = 'pg_class'::regclass AND o.objid = c.oid AND o.refclassid = 'pg_class'::regclass AND o.refobjsubid > 0 AND o.deptype IN ('a', 'i') LIMIT 1), '')
+             FROM pg_sequence q WHERE q.seqrelid = c.oid) END AS definition,
       CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS bound,
       ARRAY(SELECT pn.nspname || '.' || pc.relname FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = c.oid ORDER BY i.inhseqno) AS parents,
       c.relispopulated AS populated, (SELECT q.seqincrement::text FROM pg_sequence q WHERE q.seqrelid = c.oid) AS increment
