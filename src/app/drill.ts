@@ -9,7 +9,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { DrillbookError, UsageError } from '../core/errors.js';
 import { evaluateExpect } from '../core/expect.js';
-import type { RunOutcome } from '../core/events.js';
+import type { RunEvent, RunOutcome } from '../core/events.js';
 import type { Operator } from '../core/ports.js';
 import type { LoadedRunbook, Rehearsal } from '../core/runbook.js';
 import { defaultDatabaseName } from '../core/runbook.js';
@@ -23,7 +23,7 @@ import { checkPattern } from './inputs.js';
 import { resolveConnection } from '../core/conn.js';
 import { cleanProjectCopy, drillEnvironment } from '../drill/environment.js';
 import { takeFingerprint, type Fingerprint } from '../drill/fingerprint.js';
-import { diffFingerprints, rollbackVerdict, type Declared, type Difference } from '../drill/fingerprint-diff.js';
+import { compareFingerprints, rollbackVerdict, type Declared, type Difference } from '../drill/fingerprint-diff.js';
 import { fillText } from '../core/interpolate.js';
 import { effectOf, mainSteps, rollbackPhase } from '../core/runbook.js';
 import { runSession, type Interface } from './session.js';
@@ -218,6 +218,19 @@ export function rollbackPoint(loaded: LoadedRunbook, after: string): string {
   return after;
 }
 
+/**
+ * Did the forward path reach the step a rollback is rehearsed from, before any rollback started?
+ * Only then did that step's rollback run: a rollback set off earlier (a step that failed with
+ * on_failure: rollback) rehearses another rollback, not this one.
+ */
+export function reachedBeforeRollback(events: readonly RunEvent[], step: string): boolean {
+  for (const e of events) {
+    if (e.type === 'rollback.started') return false;
+    if ('step' in e && e.step === step && ((e.type === 'step.finished' && e.outcome === 'passed') || e.type === 'step.marked-done' || e.type === 'step.override')) return true;
+  }
+  return false;
+}
+
 async function fingerprints(urls: Record<string, string>): Promise<Record<string, Fingerprint>> {
   const out: Record<string, Fingerprint> = {};
   for (const [name, url] of Object.entries(urls)) {
@@ -292,31 +305,38 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       afterRun: async (run, o) => {
         outcome = o;
         rolledBack = run.events.some((e) => e.type === 'rollback.started');
+        const reached = rollbackAfter === undefined || reachedBeforeRollback(run.events, rollbackAfter);
+        if (!reached) out.write(`\ndrill: the forward path did not reach ${rollbackAfter}: its rollback was not rehearsed\n`);
         if (rolledBack) {
           // Proof, not trust: compare the database with its fingerprint from before the first step.
           const after = await fingerprints(urls);
           const differences: Difference[] = [];
+          const notes: string[] = [];
+          const several = Object.keys(before).length > 1;
           for (const name of Object.keys(before)) {
-            const found = diffFingerprints(before[name]!, after[name]!);
-            differences.push(...(Object.keys(before).length > 1 ? found.map((d) => ({ ...d, text: `${name}: ${d.text}` })) : found));
+            const found = compareFingerprints(before[name]!, after[name]!);
+            differences.push(...(several ? found.differences.map((d) => ({ ...d, text: `${name}: ${d.text}` })) : found.differences));
+            notes.push(...(several ? found.notes.map((n) => `${name}: ${n}`) : found.notes));
           }
           const fill = (t: string | undefined) => (t === undefined ? undefined : fillText(t, values));
           const declared: Declared[] = (rollbackPhase(rb)?.leaves ?? []).map((l) => ({ table: fill(l.table), migration: fill(l.migration), object: fill(l.object), reason: fillText(l.reason, values) }));
-          const v = rollbackVerdict(differences, declared);
+          const v = rollbackVerdict(differences, declared, notes);
           run.record({
             type: 'rehearsal.rollback',
             ...(rollbackAfter ? { after: rollbackAfter } : {}),
+            ...(reached ? {} : { reached: false }),
             databases: Object.keys(before).map((name) => ({ name, before: before[name]!.digest, after: after[name]!.digest })),
             restored: v.restored,
             differences: v.undeclared.map((d) => d.text),
             declared: v.declared.map((d) => ({ text: d.text, reason: d.reason })),
             unused: v.unused.map((u) => `${u.table ?? u.migration ?? u.object} (${u.reason})`),
+            ...(v.notes.length ? { notes: v.notes } : {}),
           });
           score = scoreDrill(run.events);
-          out.write(`\n== Debrief (${rb.id}${opts.variant ? `, variant ${opts.variant}` : ''}, rollback rehearsed)\n${renderDebrief(score)}\n`);
+          out.write(`\n== Debrief (${rb.id}${opts.variant ? `, variant ${opts.variant}` : ''}, ${reached ? 'rollback rehearsed' : `rollback from ${rollbackAfter} not rehearsed`})\n${renderDebrief(score)}\n`);
           return;
         }
-        if (rollbackAfter) out.write(`\nThe run ended (${o}) before the rollback from ${rollbackAfter} could be rehearsed.\n`);
+        if (rollbackAfter && reached) out.write(`\nThe run ended (${o}) before the rollback from ${rollbackAfter} could be rehearsed.\n`);
         // Did the drill fix the incident? The runbook's success checks, recorded in the transcript.
         const ac = new AbortController();
         for (const c of rb.rehearsal?.success ?? []) {
@@ -333,9 +353,10 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       ...(opts.err ? { stderr: opts.err } : {}),
     });
     if (rolledBack || rollbackAfter) {
-      // A rehearsed rollback passes when it ran to its end and the state came back (or differs only as declared).
+      // A rehearsed rollback passes when it ran from the step asked for, to its end, and the state came back (or differs only as declared).
       const restored = score?.rollback?.restored;
-      result = { exitCode: outcome === 'rolled-back' && restored !== undefined && restored !== 'no' ? 0 : 1, outcome, score };
+      const reached = score?.rollback?.reached !== false;
+      result = { exitCode: outcome === 'rolled-back' && reached && restored !== undefined && restored !== 'no' ? 0 : 1, outcome, score };
     } else {
       result = { exitCode: exitCode === 0 && score && !score.fixed ? 1 : exitCode, outcome, score };
     }

@@ -105,7 +105,7 @@ async function drillAll(dir: string | undefined, common: Omit<Parameters<typeof 
         const r = await runDrill({ loaded, ui: 'auto', ...(variant ? { variant } : {}), ...common });
         outcome = r.outcome ?? 'error';
         const restored = r.score?.rollback?.restored;
-        fixed = common.rollbackAfter ? (restored === 'yes-except-declared' ? 'yes, as declared' : (restored ?? 'no')) : r.score?.fixed ? 'yes' : 'no';
+        fixed = common.rollbackAfter ? (r.score?.rollback?.reached === false ? 'not rehearsed' : restored === 'yes-except-declared' ? 'yes, as declared' : (restored ?? 'no')) : r.score?.fixed ? 'yes' : 'no';
         if (r.exitCode !== 0) failed++;
       } catch (e) {
         failed++;

@@ -135,11 +135,15 @@ export type RunEvent =
       type: 'rehearsal.rollback';
       /** The step after which the rollback was rehearsed, if one was named. */
       after?: string;
+      /** false when the forward path never reached that step: the rollback that ran was another one. */
+      reached?: false;
       databases: Array<{ name: string; before: string; after: string }>;
       restored: 'yes' | 'yes-except-declared' | 'no';
       differences: string[];
       declared: Array<{ text: string; reason: string }>;
       unused: string[];
+      /** What changed and is no difference (a sequence that advanced). */
+      notes?: string[];
     }
   /** A tool a drill's commands call: the real one or drillbook's stand-in, and the version it reports. */
   | { type: 'rehearsal.tool'; tool: string; kind: 'real' | 'stand-in'; version: string; detail?: string }

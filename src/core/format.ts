@@ -56,7 +56,7 @@ const FORMATTERS: Formatters = {
   'run.finished': (e) => `run ${e.outcome}${e.reason ? `: ${e.reason}` : ''}`,
   fault: (e) => `FAULT injected by the game master: ${e.name}: ${e.detail}`,
   'rehearsal.rollback': (e) =>
-    `rollback rehearsed${e.after ? ` after ${e.after}` : ''}: state restored ${e.restored === 'yes' ? 'yes' : e.restored === 'no' ? `NO (${e.differences.length} difference(s): ${e.differences.slice(0, 3).join('; ')}${e.differences.length > 3 ? '; …' : ''})` : `yes, except as declared (${e.declared.length})`}`,
+    `${e.reached === false ? `rollback from ${e.after ?? 'the step asked for'} NOT rehearsed (the forward path did not reach it); the rollback that ran left the` : `rollback rehearsed${e.after ? ` after ${e.after}` : ''}:`} state restored ${e.restored === 'yes' ? 'yes' : e.restored === 'no' ? `NO (${e.differences.length} difference(s): ${e.differences.slice(0, 3).join('; ')}${e.differences.length > 3 ? '; …' : ''})` : `yes, except as declared (${e.declared.length})`}`,
   'rehearsal.tool': (e) => `tool ${e.tool}: ${e.kind === 'real' ? `real, ${e.version}` : `stand-in (${e.version})`}${e.detail ? `: ${e.detail}` : ''}`,
   'transcript.sealed': (e) => `transcript sealed: ${e.events} events (run ${e.outcome})`,
   'rehearsal.check': (e) => `success check ${e.id} (${e.title}): ${e.pass ? 'PASS' : `FAIL (${e.failures.join('; ')})`}`,

@@ -149,9 +149,9 @@ export const phaseKindSchema = z.enum(['prepare', 'backup', 'fetch', 'mark-appli
 
 export const leftBehindSchema = z
   .strictObject({
-    table: z.string().min(1).optional().describe('A table (schema.name or name) whose rows or columns the rollback does not restore.'),
+    table: z.string().min(1).optional().describe("A table (schema.name or name) whose rows (count and content) the rollback does not restore. Never the table's schema: its existence, columns or indexes are objects."),
     migration: z.string().min(1).optional().describe('A migration whose tracking row the rollback does not restore (${input} allowed).'),
-    object: z.string().min(1).optional().describe('An index, constraint, enum type, schema or sequence the rollback leaves.'),
+    object: z.string().min(1).optional().describe('A schema object the rollback leaves as it is, by its exact name: a table, view, sequence, index or type (name or schema.name), a column (table.column), a constraint, trigger, policy or rule (name or table.name), a function (name(argument types)), a schema, an extension or a role. Never rows.'),
     reason: z.string().min(1).describe('Why, in words the operator reads in the debrief.'),
   })
   .describe('Something this rollback cannot undo, on purpose: a rehearsed rollback expects it to differ.');

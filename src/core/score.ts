@@ -9,7 +9,18 @@ import { firstOperatorAction } from './first-action.js';
 export interface Score {
   fixed: boolean;
   /** A rehearsed rollback's verdict, when the drill rolled back. */
-  rollback?: { restored: 'yes' | 'yes-except-declared' | 'no'; after?: string; differences: string[]; declared: Array<{ text: string; reason: string }>; unused: string[]; digests: Array<{ name: string; before: string; after: string }> };
+  rollback?: {
+    restored: 'yes' | 'yes-except-declared' | 'no';
+    after?: string;
+    /** false when the forward path never reached `after`: the rollback that ran is not the one asked for. */
+    reached?: false;
+    differences: string[];
+    declared: Array<{ text: string; reason: string }>;
+    unused: string[];
+    /** What changed and is no difference (a sequence that advanced). */
+    notes: string[];
+    digests: Array<{ name: string; before: string; after: string }>;
+  };
   successChecks: Array<{ id: string; pass: boolean; failures: string[] }>;
   outcome: string;
   timeToFirstActionMs: number | undefined;
@@ -79,6 +90,7 @@ export function scoreDrill(events: readonly Recorded[]): Score {
 
   const points: string[] = [];
   if (rolledBack) {
+    if (rolledBack.reached === false) points.push(`The forward path stopped before ${rolledBack.after ?? 'the step asked for'}, so its rollback was not rehearsed: fix what stopped it (the transcript says which step failed), or rehearse the rollback from a step the forward path reaches.`);
     if (rolledBack.restored === 'no') points.push(`The rollback did not bring the database back: ${rolledBack.differences.length} difference(s) that the runbook does not declare. Fix the rollback steps (or declare under the rollback phase's "leaves" what it cannot undo, and why).`);
     else if (rolledBack.unused.length) points.push(`The runbook declares ${rolledBack.unused.length} thing(s) its rollback leaves that the rehearsal did not see: is the declaration stale?`);
   } else if (!fixed) {
@@ -99,7 +111,18 @@ export function scoreDrill(events: readonly Recorded[]): Score {
   return {
     fixed,
     ...(rolledBack
-      ? { rollback: { restored: rolledBack.restored, ...(rolledBack.after ? { after: rolledBack.after } : {}), differences: rolledBack.differences, declared: rolledBack.declared, unused: rolledBack.unused, digests: rolledBack.databases } }
+      ? {
+          rollback: {
+            restored: rolledBack.restored,
+            ...(rolledBack.after ? { after: rolledBack.after } : {}),
+            ...(rolledBack.reached === false ? { reached: false as const } : {}),
+            differences: rolledBack.differences,
+            declared: rolledBack.declared,
+            unused: rolledBack.unused,
+            notes: rolledBack.notes ?? [],
+            digests: rolledBack.databases,
+          },
+        }
       : {}),
     successChecks: checks.map((c) => ({ id: c.id, pass: c.pass, failures: c.failures })),
     outcome: finished?.outcome ?? 'unfinished',
@@ -118,12 +141,17 @@ export function renderDebrief(s: Score): string {
   const lines: string[] = [];
   if (s.rollback) {
     const r = s.rollback;
-    lines.push(r.restored === 'yes' ? '**State restored: yes**' : r.restored === 'no' ? '**State restored: no**' : '**State restored: yes, except as declared:**');
+    if (r.reached === false) {
+      // Never a "yes" headline for a rollback that was not the one asked for.
+      lines.push(`**Rollback rehearsed: no**: the forward path did not reach ${r.after ?? 'the step asked for'}: its rollback was not rehearsed.`, '');
+      lines.push(r.restored === 'yes' ? 'The rollback that ran instead left the database as it was.' : r.restored === 'no' ? 'The rollback that ran instead did not bring the database back:' : 'The rollback that ran instead left the database as it was, except as declared:');
+    } else lines.push(r.restored === 'yes' ? '**State restored: yes**' : r.restored === 'no' ? '**State restored: no**' : '**State restored: yes, except as declared:**');
     if (r.restored === 'no') for (const d of r.differences) lines.push(`- ${d}`);
     if (r.declared.length && r.restored === 'no') lines.push('', 'and, as the runbook declares:');
     for (const d of r.declared) lines.push(`- ${d.text} (declared: ${d.reason})`);
     for (const u of r.unused) lines.push(`- declared but not seen: ${u}`);
-    lines.push('', `(rollback rehearsed${r.after ? ` after ${r.after}` : ''}, run ${s.outcome}; fingerprints before → after: ${r.digests.map((d) => `${d.name} ${d.before.slice(0, 12)} → ${d.after.slice(0, 12)}`).join(', ')})`);
+    for (const n of r.notes) lines.push(`- note: ${n}`);
+    lines.push('', `(rollback ${r.reached === false ? 'asked for' : 'rehearsed'}${r.after ? ` after ${r.after}` : ''}, run ${s.outcome}; fingerprints before → after: ${r.digests.map((d) => `${d.name} ${d.before.slice(0, 12)} → ${d.after.slice(0, 12)}`).join(', ')})`);
   } else {
     lines.push(`**Incident fixed: ${s.fixed ? 'yes' : 'no'}** (run ${s.outcome}; ${s.successChecks.filter((c) => c.pass).length}/${s.successChecks.length} success checks pass)`);
   }
