@@ -220,7 +220,7 @@ export class PgDatabases implements DatabasePort {
     });
     if (r.ok) return { ok: true, result: r.value.rows, rowCount: r.value.rows.rowCount };
     if (r.client) await r.client.query('ROLLBACK').catch(() => this.drop(database, r.client!));
-    return { ok: false, error: this.explainFailure(database, r.error, timeoutMs, signal.aborted, r.silent) };
+    return { ok: false, error: this.explainFailure(database, r.error, timeoutMs, signal.aborted, r.silent), ...codeOf(r.error, r.silent) };
   }
 
   async execute(database: string, sql: string, params: readonly string[], timeoutMs: number, signal: AbortSignal, options: { transaction?: boolean } = {}): Promise<QueryOutcome> {
@@ -254,7 +254,7 @@ export class PgDatabases implements DatabasePort {
     const message = this.explainFailure(database, r.error, timeoutMs, signal.aborted, r.silent);
     if (!committing) {
       if (r.client) await r.client.query('ROLLBACK').catch(() => this.drop(database, r.client!));
-      return { ok: false, error: message };
+      return { ok: false, error: message, ...codeOf(r.error, r.silent) };
     }
     // COMMIT was sent and its answer lost: ask a new connection what became of the transaction.
     if (r.client) this.drop(database, r.client);
@@ -296,7 +296,7 @@ export class PgDatabases implements DatabasePort {
       if (r.client) this.drop(database, r.client);
       return { ok: false, unknown: true, error: `${message}, while a statement ran outside a transaction: it may have finished, partly or wholly (check what it leaves, e.g. an INVALID index)` };
     }
-    return { ok: false, error: sent ? `${message} (it ran outside a transaction: look for partial work it may have left, such as an INVALID index)` : message };
+    return { ok: false, error: sent ? `${message} (it ran outside a transaction: look for partial work it may have left, such as an INVALID index)` : message, ...codeOf(r.error, r.silent) };
   }
 
   private async transactionFate(name: string, xid: string): Promise<string | undefined> {
@@ -430,6 +430,12 @@ async function readBounded(client: pg.Client, stmt: SqlStatement, params: readon
   const command = result?.command ?? '';
   const rowCount = fields.length || command === 'SELECT' ? count : (result?.rowCount ?? count);
   return { rows: { columns: fields.map((f) => f.name), rows: kept, rowCount, ...(cut ? { valuesCut: cut } : {}) }, command };
+}
+
+/** The SQLSTATE (or network error code) of a failure, for deciding whether a retry can help. */
+function codeOf(e: PgError, silent: boolean): { code?: string } {
+  if (silent) return { code: 'DRILLBOOK_SILENT' };
+  return e.code ? { code: e.code } : /Connection terminated|not queryable/i.test(e.message ?? '') ? { code: 'ECONNRESET' } : {};
 }
 
 function destroy(client: pg.Client): void {

@@ -127,6 +127,7 @@ export function plainOperator(io: PromptIO = {}, rawWrite: (s: string) => void =
       }
       case 'decide': {
         write(`\n   !! ${req.unknown ? 'UNKNOWN OUTCOME' : 'FAILED'}: ${req.step.id}: ${req.failure}\n`);
+        if (req.transient === false) write('   Retrying runs the same statement, which fails the same way: fix the cause first.\n');
         const choice = await select({ message: 'What now?', choices: req.options.map((o) => ({ name: DECISION_LABEL[o], value: o })) }, ctx(io));
         switch (choice) {
           case 'retry':

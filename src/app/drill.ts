@@ -80,7 +80,8 @@ function retryOnce(inner: Operator): Operator {
   const retried = new Set<string>();
   return {
     async request(req, session) {
-      if (req.kind === 'decide' && !req.unknown && req.options.includes('retry') && !retried.has(req.step.id)) {
+      // Only what can change is retried: never a deterministic SQL error (syntax, a missing object, a broken constraint).
+      if (req.kind === 'decide' && !req.unknown && req.transient !== false && req.options.includes('retry') && !retried.has(req.step.id)) {
         retried.add(req.step.id);
         await new Promise((r) => setTimeout(r, 1500));
         return { kind: 'retry' };

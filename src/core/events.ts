@@ -112,8 +112,8 @@ export type RunEvent =
    */
   | { type: 'command.output'; step: string; stream: 'stdout' | 'stderr'; text: string; skipped?: number; live?: boolean }
   | { type: 'command.exited'; step: string; exitCode: number | null; signal: string | null; durationMs: number; timedOut: boolean; cancelled: boolean; output?: { stdout: OutputDigest; stderr: OutputDigest } }
-  | { type: 'check.result'; step: string; database: string; sql: string; params: string[]; result?: CheckRows; pass: boolean; failures: string[]; error?: string; durationMs: number; attempt: number }
-  | { type: 'sql.result'; step: string; database: string; sql: string; params: string[]; rowCount?: number; result?: CheckRows; error?: string; durationMs: number; statements?: Array<{ command: string; rowCount: number }>; unknown?: boolean; note?: string }
+  | { type: 'check.result'; step: string; database: string; sql: string; params: string[]; result?: CheckRows; pass: boolean; failures: string[]; error?: string; code?: string; durationMs: number; attempt: number }
+  | { type: 'sql.result'; step: string; database: string; sql: string; params: string[]; rowCount?: number; result?: CheckRows; error?: string; code?: string; durationMs: number; statements?: Array<{ command: string; rowCount: number }>; unknown?: boolean; note?: string }
   /** A target drillbook could not identify at the start, identified by its server later. */
   | { type: 'target.identified'; name: string; identity: ServerIdentity }
   | { type: 'migrations.result'; step: string; database: string; tool: string; summary: string; pass: boolean; table: Array<{ name: string; state: string; evidence: string }>; written?: string[]; error?: string }

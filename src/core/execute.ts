@@ -225,7 +225,7 @@ async function runCheck(run: Run, step: PlanStep, sql: string, signal: AbortSign
       database,
       sql: sql.trim(),
       params: display,
-      ...(outcome.ok ? { result: outcome.result } : { error: outcome.error }),
+      ...(outcome.ok ? { result: outcome.result } : { error: outcome.error, ...(outcome.code ? { code: outcome.code } : {}) }),
       pass,
       failures,
       durationMs: took,
@@ -259,7 +259,7 @@ async function runSql(run: Run, step: PlanStep, sql: string, signal: AbortSignal
     : await run.ports.db.execute(database, sql, values, timeoutMs, signal, outside ? { transaction: false } : {});
   const took = run.ports.clock.now().getTime() - started;
   if (!outcome.ok) {
-    run.record({ type: 'sql.result', step: step.id, database, sql: sql.trim(), params: display, error: outcome.error, durationMs: took, ...(outcome.unknown ? { unknown: true } : {}) });
+    run.record({ type: 'sql.result', step: step.id, database, sql: sql.trim(), params: display, error: outcome.error, ...(outcome.code ? { code: outcome.code } : {}), durationMs: took, ...(outcome.unknown ? { unknown: true } : {}) });
     if (outcome.unknown) {
       run.record({ type: 'step.finished', step: step.id, outcome: 'unknown', reason: outcome.error });
       return;

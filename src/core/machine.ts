@@ -23,9 +23,9 @@ export interface StepState {
   /** Why it was skipped, failed, or marked done. */
   reason?: string;
   dryRun?: string;
-  lastCheck?: { result?: CheckRows; pass: boolean; failures: string[]; error?: string; attempt: number };
+  lastCheck?: { result?: CheckRows; pass: boolean; failures: string[]; error?: string; code?: string; attempt: number };
   lastExit?: { exitCode: number | null; signal: string | null; timedOut: boolean; cancelled: boolean; durationMs: number };
-  lastSql?: { rowCount?: number; error?: string };
+  lastSql?: { rowCount?: number; error?: string; code?: string };
   lastMigrations?: { summary: string; pass: boolean; table: Array<{ name: string; state: string; evidence: string }>; error?: string };
   /** Tail of the command's output, for the screen. */
   output: string;
@@ -168,10 +168,10 @@ export function transition(state: RunState, event: RunEvent & { ts?: string; act
       });
     case 'check.result':
       return updateStep(s, event.step, {
-        lastCheck: { ...(event.result ? { result: event.result } : {}), pass: event.pass, failures: event.failures, ...(event.error ? { error: event.error } : {}), attempt: event.attempt },
+        lastCheck: { ...(event.result ? { result: event.result } : {}), pass: event.pass, failures: event.failures, ...(event.error ? { error: event.error } : {}), ...(event.code ? { code: event.code } : {}), attempt: event.attempt },
       });
     case 'sql.result':
-      return updateStep(s, event.step, { lastSql: { ...(event.rowCount !== undefined ? { rowCount: event.rowCount } : {}), ...(event.error ? { error: event.error } : {}) } });
+      return updateStep(s, event.step, { lastSql: { ...(event.rowCount !== undefined ? { rowCount: event.rowCount } : {}), ...(event.error ? { error: event.error } : {}), ...(event.code ? { code: event.code } : {}) } });
     case 'migrations.result':
       return updateStep(s, event.step, { lastMigrations: { summary: event.summary, pass: event.pass, table: event.table, ...(event.error ? { error: event.error } : {}) } });
     case 'step.dry-run': {
@@ -348,4 +348,21 @@ export function rollbackSummary(state: RunState): { undone: string[]; notUndone:
     summary = `The target is only partly restored (${parts.join('; ')}). Check it by hand before anything else.`;
   }
   return { undone, notUndone, failed, summary };
+}
+
+/** SQLSTATE classes and codes whose cause can pass: a lost connection, a lock, a conflict, a full server. */
+const TRANSIENT = /^(08|53|57P0|40001|40P01|55P03|57014|DRILLBOOK_SILENT|ECONN|EPIPE|ETIMEDOUT)/;
+
+/**
+ * Whether running a failed step again can change its result: false for a deterministic SQL error
+ * (syntax, a missing object, a broken constraint: the same statement fails the same way), true for
+ * a lost connection, a lock or a serialization conflict, undefined when it cannot be told (a
+ * command's exit code says nothing of why; an expectation not met may change with time).
+ */
+export function retryMayHelp(st: StepState): boolean | undefined {
+  const code = st.lastSql?.code ?? st.lastCheck?.code;
+  const error = st.lastSql?.error ?? st.lastCheck?.error;
+  if (code) return TRANSIENT.test(code);
+  if (error) return /lost the connection|cannot connect|no answer from|connection refused/i.test(error) ? true : undefined;
+  return undefined;
 }

@@ -42,7 +42,7 @@ export type QueryOutcome =
       note?: string;
     }
   /** unknown: a COMMIT was sent and its answer lost; the change may or may not be in effect. */
-  | { ok: false; error: string; unknown?: boolean };
+  | { ok: false; error: string; unknown?: boolean; code?: string };
 
 /** changed: the server answering is not the one the target was pinned to. */
 export type IdentifyOutcome = { ok: true; identity: ServerIdentity } | { ok: false; error: string; changed?: boolean };
@@ -111,7 +111,8 @@ export type OperatorRequest =
   | { kind: 'confirm'; step: PlanStep; word: string; server?: string; preview: string; rollback: string | undefined; backup: string | undefined }
   | { kind: 'checklist'; step: PlanStep; items: string[] }
   | { kind: 'ask'; step: PlanStep; input: { name: string; description: string | undefined; secret: boolean; pattern: string | undefined }; error?: string }
-  | { kind: 'decide'; step: PlanStep; options: DecisionOption[]; unknown: boolean; failure: string };
+  /** transient: whether running it again can change the result (false: a deterministic SQL error; undefined: cannot tell). */
+  | { kind: 'decide'; step: PlanStep; options: DecisionOption[]; unknown: boolean; failure: string; transient?: boolean };
 
 export type OperatorAnswer =
   | { kind: 'go' }

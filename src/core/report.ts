@@ -12,6 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { OutputDigest, Recorded, RunEvent, TargetInfo } from './events.js';
+import { fillText } from './interpolate.js';
 import { formatEvent, formatTable } from './format.js';
 import { firstOperatorAction } from './first-action.js';
 import { visible, visibleLine } from './sanitize.js';
@@ -209,6 +210,16 @@ function digestLines(output: { stdout: OutputDigest; stderr: OutputDigest } | un
   return lines;
 }
 
+/** Each step's title, as the run showed it: the runbook's words with the run's (redacted) input values filled in. */
+function stepTitles(events: readonly Sealed[]): Map<string, string> {
+  const started = events.find((e): e is Extract<Sealed, { type: 'run.started' }> => e.type === 'run.started');
+  const values: Record<string, string> = { ...(started?.inputs ?? {}) };
+  for (const e of events) if (e.type === 'input.set') values[e.name] = e.value;
+  const titles = new Map<string, string>();
+  for (const p of started?.plan?.phases ?? []) for (const s of p.steps) titles.set(s.id, fillText(s.title, values));
+  return titles;
+}
+
 function* reportBlocks(events: readonly Sealed[], extra: { score?: string }): Generator<Block> {
   const f = reportFacts(events);
   yield { kind: 'h1', text: [`${f.runbook ? f.runbook.title : 'drillbook run'}: ${f.outcome}`] };
@@ -238,6 +249,9 @@ function* reportBlocks(events: readonly Sealed[], extra: { score?: string }): Ge
     yield { kind: 'pre', text: extra.score, lang: 'text' };
   }
 
+  const titles = stepTitles(events);
+  const named = (step: string): Inline[] => [{ code: step }, ...(titles.get(step) ? [` (${titles.get(step)})`] : [])];
+
   yield { kind: 'h2', text: ['Timeline'] };
   yield { kind: 'table', head: ['Time (UTC)', 'Phase/Step', 'Event', 'Result'] };
   const phaseOfStep = new Map<string, string>();
@@ -246,14 +260,15 @@ function* reportBlocks(events: readonly Sealed[], extra: { score?: string }): Ge
     if (e.type === 'command.output') continue;
     const step = stepOf(e);
     const line = formatEvent(e) ?? '';
-    const where = step ? `${phaseOfStep.get(step) ?? '?'}/${step}` : '';
+    // A reader who was not there needs the step's title beside its id.
+    const where = step ? `${phaseOfStep.get(step) ?? '?'}/${step}${titles.get(step) ? ` (${titles.get(step)})` : ''}` : '';
     yield { kind: 'row', cells: [[utc(e.ts)], [where], [e.type], e.type === 'run.finished' ? [{ strong: [line] }] : [line]] };
   }
   yield { kind: 'end-table' };
 
   yield { kind: 'h2', text: ['Deviations'] };
   if (f.deviations.length === 0) yield { kind: 'p', text: ['None: every step ran as written.'] };
-  for (const d of f.deviations) yield { kind: 'li', text: [utc(d.ts), ...(d.step ? [' ', { code: d.step }] : []), `: ${d.what}`] };
+  for (const d of f.deviations) yield { kind: 'li', text: [utc(d.ts), ...(d.step ? [' ', ...named(d.step)] : []), `: ${d.what}`] };
   if (f.deviations.length) yield { kind: 'end-list' };
 
   yield { kind: 'h2', text: ['Operator notes'] };
@@ -282,7 +297,7 @@ function* reportBlocks(events: readonly Sealed[], extra: { score?: string }): Ge
       const r = running.get(e.step);
       running.delete(e.step);
       const digest = digestLines(e.output);
-      yield { kind: 'details', summary: [{ code: e.step }, `: ${formatEvent(e) ?? ''}`] };
+      yield { kind: 'details', summary: [...named(e.step), `: ${formatEvent(e) ?? ''}`] };
       yield { kind: 'pre', text: `$ ${r?.command ?? ''}\n${r?.out.toString() ?? ''}`, lang: 'console' };
       if (digest.length) yield { kind: 'pre', text: digest.join('\n'), lang: 'text' };
       yield { kind: 'end-details' };
@@ -290,7 +305,7 @@ function* reportBlocks(events: readonly Sealed[], extra: { score?: string }): Ge
     } else if (e.type === 'check.result' || e.type === 'sql.result') {
       const body = `${e.sql}${e.params.length ? `\n-- params: ${e.params.map((p, i) => `$${i + 1} = ${JSON.stringify(p)}`).join(', ')}` : ''}`;
       const res = e.result ? formatTable(e.result, 50) : e.error ? `error: ${e.error}` : '';
-      yield { kind: 'details', summary: [{ code: e.step }, `: ${formatEvent(e) ?? ''}`] };
+      yield { kind: 'details', summary: [...named(e.step), `: ${formatEvent(e) ?? ''}`] };
       yield { kind: 'pre', text: body, lang: 'sql' };
       yield { kind: 'pre', text: res, lang: 'text' };
       yield { kind: 'end-details' };

@@ -7,7 +7,7 @@
 import type { Mode, Recorded, RunEvent, RunOutcome, TargetInfo } from './events.js';
 import { describeExpect } from './expect.js';
 import { fillCommand, fillText } from './interpolate.js';
-import { initialState, nextEffect, rollbackPlan, rollbackSummary, transition, type DecisionOption, type Effect, type RunState } from './machine.js';
+import { initialState, nextEffect, retryMayHelp, rollbackPlan, rollbackSummary, transition, type DecisionOption, type Effect, type RunState } from './machine.js';
 import type { PlanStep } from './plan.js';
 import type { Clock, DatabasePort, Journal, MigrationsPort, Operator, OperatorAnswer, OutputFiles, Session, ShellPort } from './ports.js';
 import type { Plan } from './plan.js';
@@ -514,7 +514,8 @@ export class Run implements Session {
     const failure = unknown
       ? (st.reason ?? 'The run stopped while this step was in progress: it may or may not have taken effect.')
       : (st.reason ?? 'the step failed');
-    const answer = await this.ports.operator.request({ kind: 'decide', step, options, unknown, failure }, this);
+    const transient = retryMayHelp(st);
+    const answer = await this.ports.operator.request({ kind: 'decide', step, options, unknown, failure, ...(transient !== undefined ? { transient } : {}) }, this);
     switch (answer.kind) {
       case 'retry':
         this.record({ type: 'step.retry', step: step.id });

@@ -69,6 +69,7 @@ export function DecidePanel({ req, cursor }: { req: Extract<OperatorRequest, { k
       <Text bold color={c(req.unknown ? 'yellow' : 'red')}>
         {req.unknown ? 'UNKNOWN OUTCOME' : 'FAILED'}: {req.failure}
       </Text>
+      {req.transient === false ? <Text dimColor>Retrying runs the same statement, which fails the same way: fix the cause first.</Text> : null}
       {req.options.map((o, i) => (
         <Text key={o} inverse={i === cursor}>
           {i === cursor ? '❯' : ' '} {DECISION_TEXT[o][0]}: {DECISION_TEXT[o][1]}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { autoOperator } from '../../src/core/auto-operator.js';
 import type { Recorded } from '../../src/core/events.js';
-import { initialState, nextEffect, transition } from '../../src/core/machine.js';
+import { initialState, nextEffect, retryMayHelp, transition, type StepState } from '../../src/core/machine.js';
 import type { Operator, OperatorAnswer, OperatorRequest } from '../../src/core/ports.js';
 import { makeRun, rows, ScriptedDb, ScriptedShell, types } from '../helpers/engine.js';
 
@@ -300,5 +300,21 @@ describe('a command that changes things, stopped half-way', () => {
     expect(decided).toEqual([{ unknown: true, options: ['retry', 'mark-done', 'rollback', 'quit'] }]);
     const started = r.journal.events.find((e) => e.type === 'rollback.started') as unknown as { steps: string[] };
     expect(started.steps).toContain('keep-dump');
+  });
+});
+
+describe('whether a retry can help', () => {
+  const st = (patch: Partial<StepState>): StepState => ({ id: 's', stage: 'failed', attempts: 1, ticks: [], output: '', ...patch });
+  it('no for a deterministic SQL error: syntax, a missing object, a broken constraint', () => {
+    for (const code of ['42601', '42P01', '23505', '22P02']) expect(retryMayHelp(st({ lastSql: { error: 'x', code } }))).toBe(false);
+    expect(retryMayHelp(st({ lastCheck: { pass: false, failures: ['x'], error: 'x', code: '42703', attempt: 1 } }))).toBe(false);
+  });
+  it('yes for a lost connection, a lock, a conflict, a silent server', () => {
+    for (const code of ['08006', '57P01', '40001', '40P01', '55P03', '57014', 'DRILLBOOK_SILENT', 'ECONNREFUSED']) expect(retryMayHelp(st({ lastSql: { error: 'x', code } }))).toBe(true);
+    expect(retryMayHelp(st({ lastCheck: { pass: false, failures: [], error: 'cannot connect to prod (h:5432/db): connection refused', attempt: 1 } }))).toBe(true);
+  });
+  it('cannot tell for a command, or an expectation not (yet) met', () => {
+    expect(retryMayHelp(st({ lastExit: { exitCode: 1, signal: null, timedOut: false, cancelled: false, durationMs: 1 } }))).toBeUndefined();
+    expect(retryMayHelp(st({ lastCheck: { pass: false, failures: ['expected 1 row(s), got 0'], attempt: 1 } }))).toBeUndefined();
   });
 });

@@ -64,7 +64,7 @@ describe('the postmortem report', () => {
     const md = renderMarkdown(events);
     golden('report-rolled-back.md', md);
     expect(md).toContain('**rolled-back**');
-    expect(md).toMatch(/- 2026-11-22 [\d:]+ `deploy`: failed: the command exited with code 1/);
+    expect(md).toMatch(/- 2026-11-22 [\d:]+ `deploy` \(Deploy\): failed: the command exited with code 1/);
   });
 
   it('for an aborted run (golden file)', async () => {
