@@ -49,10 +49,71 @@ export function parseRunbook(text: string, file: string): LoadResult {
   const parsed = runbookSchema.safeParse(data);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(...schemaProblems(issue, data, file, locator));
+    // One pass: what the schema refuses is set aside, and the rest is still linted, so an author
+    // sees every problem at once instead of one layer per try.
+    problems.push(...lintTheRest(data, parsed.error.issues, file, locator));
     return { runbook: undefined, problems: sortProblems(dedupe(problems)) };
   }
   problems.push(...lintRunbook(parsed.data, file, locator));
   return { runbook: parsed.data, problems: sortProblems(problems) };
+}
+
+const PLACEHOLDER = '__drillbook_set_aside';
+const placeholderStep = (n: string) => ({ id: `${PLACEHOLDER}-${n}`, title: 'set aside', checklist: ['set aside'] });
+const placeholderPhase = (n: string) => ({ id: `${PLACEHOLDER}-${n}`, title: 'set aside', kind: 'other', steps: [placeholderStep(n)] });
+const REQUIRED_TOP: Record<string, unknown> = { id: `${PLACEHOLDER}-id`, title: 'set aside', version: '0' };
+
+/**
+ * Lint what the schema accepts: each part the schema refuses (a step, a phase, a top-level key) is
+ * replaced by a harmless placeholder (keeping every other position where it was), the rest is
+ * parsed again, and the linter's findings outside the parts set aside are reported too.
+ */
+function lintTheRest(data: unknown, firstIssues: readonly Issue[], file: string, loc: Locator): Problem[] {
+  const model = structuredClone(data) as Record<string, unknown>;
+  const setAside: Array<{ first: number; last: number }> = [];
+  let issues = firstIssues;
+  for (let round = 0; round < 10; round++) {
+    for (const issue of issues) {
+      const path = issue.path.filter((s): s is string | number => typeof s !== 'symbol');
+      if (issue.code === 'unrecognized_keys') {
+        const parent = valueAt(model, path);
+        if (parent && typeof parent === 'object') for (const k of issue.keys) delete (parent as Record<string, unknown>)[k];
+        continue;
+      }
+      const phases = model.phases;
+      if (path[0] === 'phases' && typeof path[1] === 'number' && Array.isArray(phases) && phases[path[1]] && typeof phases[path[1]] === 'object') {
+        const phase = phases[path[1]] as Record<string, unknown>;
+        if (path[2] === 'steps' && typeof path[3] === 'number' && Array.isArray(phase.steps) && path.length > 4) {
+          phase.steps[path[3]] = placeholderStep(`${path[1]}-${path[3]}`);
+          const lines = loc.lines(path.slice(0, 4));
+          if (lines) setAside.push(lines);
+          continue;
+        }
+        phases[path[1]] = placeholderPhase(String(path[1]));
+        const lines = loc.lines(path.slice(0, 2));
+        if (lines) setAside.push(lines);
+        continue;
+      }
+      const top = path[0];
+      if (typeof top === 'string') {
+        if (top === 'phases') model.phases = [placeholderPhase('all')];
+        else if (top in REQUIRED_TOP) model[top] = REQUIRED_TOP[top];
+        else delete model[top];
+        const lines = loc.lines([top]);
+        if (lines) setAside.push(lines);
+      } else {
+        for (const [k, v] of Object.entries(REQUIRED_TOP)) if (typeof model[k] !== 'string') model[k] = v;
+        if (!Array.isArray(model.phases)) model.phases = [placeholderPhase('all')];
+      }
+    }
+    const again = runbookSchema.safeParse(model);
+    if (again.success) {
+      const inside = (line: number) => setAside.some((r) => line >= r.first && line <= r.last);
+      return lintRunbook(again.data, file, loc).filter((p) => !inside(p.line) && !p.message.includes(PLACEHOLDER));
+    }
+    issues = again.error.issues;
+  }
+  return [];
 }
 
 /** A guard against alias bombs: how many alias nodes a runbook may hold, and how far they may expand. */

@@ -14,6 +14,8 @@ export interface Locator {
   key(path: Path): Position;
   /** Whether a node exists at `path`. */
   has(path: Path): boolean;
+  /** The first and last line of the node at `path` (with its key), when it exists. */
+  lines(path: Path): { first: number; last: number } | undefined;
 }
 
 function nodeAt(doc: Document, path: Path): Node | undefined {
@@ -66,6 +68,13 @@ export function makeLocator(doc: Document, lineCounter: LineCounter): Locator {
     },
     has(path) {
       return nodeAt(doc, path) !== undefined;
+    },
+    lines(path) {
+      const node = nodeAt(doc, path);
+      if (!node?.range) return undefined;
+      const k = keyNodeAt(doc, path);
+      const start = k?.range ? k.range[0] : node.range[0];
+      return { first: pos(start).line, last: pos(Math.max(start, node.range[1] - 1)).line };
     },
   };
 }

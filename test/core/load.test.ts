@@ -120,3 +120,45 @@ describe('docs/runbook-format.md: Reference', () => {
     expect(undocumented).toEqual([]);
   });
 });
+
+describe('every problem in one pass', () => {
+  it('reports what the linter finds even when the schema refuses another part of the runbook', () => {
+    const text = `id: one-pass
+title: One pass
+version: 1
+databases:
+  prod: {url: {env: DATABASE_URL}, environment: production, default: true}
+phases:
+  - id: p
+    title: P
+    kind: verify
+    steps:
+      - {id: a, title: A, check: SELECT 1, expectt: {rows: 1}}
+      - {id: b, title: B, check: SELECT 1, database: prd}
+      - {id: c, title: C, sql: UPDATE t SET x = 1}
+`;
+    const { runbook, problems } = parseRunbook(text, 'one.yaml');
+    expect(runbook).toBeUndefined();
+    expect(problems.map(formatProblem)).toEqual([
+      expect.stringMatching(/^one\.yaml:11:44: unknown key "expectt" \(did you mean "expect"\?\)/),
+      'one.yaml:12:54: unknown database "prd" (did you mean "prod"?)',
+      'one.yaml:13:14: destructive step "c" has neither "rollback: <step id>" nor "irreversible: true"',
+    ]);
+  });
+
+  it('sets aside a step the schema refuses, without blaming its neighbours', () => {
+    const text = `id: set-aside
+title: Set aside
+version: 1
+phases:
+  - id: p
+    title: P
+    kind: other
+    steps:
+      - {id: a, title: A, checklist: []}
+      - {id: a, title: Duplicate id, checklist: [x]}
+`;
+    const { problems } = parseRunbook(text, 's.yaml');
+    expect(problems.map(formatProblem)).toEqual([expect.stringMatching(/^s\.yaml:9:\d+: .*checklist.* at least 1/)]);
+  });
+});
