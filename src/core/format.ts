@@ -7,15 +7,40 @@ import { visibleLine } from './sanitize.js';
 
 type Formatters = { [K in RunEvent['type']]: (e: Extract<RunEvent, { type: K }>) => string | undefined };
 
+/**
+ * A value wrapped at `width`: at a space when there is one, else hard. Its own line breaks stay
+ * visible as \n (data cannot draw rows of its own into the table).
+ */
+function wrapCell(value: string, width: number): string[] {
+  const out: string[] = [];
+  let line = visibleLine(value);
+  while (line.length > width) {
+    const cut = line.lastIndexOf(' ', width);
+    const at = cut > width / 3 ? cut : width;
+    out.push(line.slice(0, at).trimEnd());
+    line = line.slice(at).trimStart();
+  }
+  out.push(line);
+  return out;
+}
+
+/**
+ * Rows as a text table. Long values wrap inside their column instead of being cut: the table
+ * stays whole and nothing is hidden.
+ */
 function table(result: { columns: string[]; rows: Array<Array<string | null>>; rowCount: number } | undefined, max = 10, maxWidth = 40): string {
   if (!result) return '';
   if (result.columns.length === 0) return '';
-  // Values are data: one line each, control characters shown.
-  const columns = result.columns.map(visibleLine);
-  const rows = result.rows.slice(0, max).map((r) => r.map((v) => (v === null ? 'NULL' : visibleLine(v))));
-  const widths = columns.map((c, i) => Math.min(maxWidth, Math.max(c.length, ...rows.map((r) => (r[i] ?? '').length))));
-  const cell = (v: string, i: number) => (v.length > maxWidth ? `${v.slice(0, maxWidth - 1)}…` : v).padEnd(i === columns.length - 1 ? 0 : widths[i]!);
-  const lines = [columns.map(cell).join(' | '), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.map((r) => r.map(cell).join(' | '))];
+  const header = result.columns.map((c) => wrapCell(c, maxWidth));
+  const rows = result.rows.slice(0, max).map((r) => result.columns.map((_, i) => wrapCell(r[i] === null || r[i] === undefined ? 'NULL' : r[i]!, maxWidth)));
+  const widths = result.columns.map((_, i) => Math.max(...header[i]!.map((l) => l.length), ...rows.map((r) => Math.max(...r[i]!.map((l) => l.length)))));
+  const render = (cells: string[][]) => {
+    const height = Math.max(...cells.map((c) => c.length));
+    const lines: string[] = [];
+    for (let k = 0; k < height; k++) lines.push(cells.map((c, i) => (c[k] ?? '').padEnd(i === cells.length - 1 ? 0 : widths[i]!)).join(' | ').trimEnd());
+    return lines;
+  };
+  const lines = [...render(header), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.flatMap(render)];
   if (result.rowCount > rows.length) lines.push(`(${result.rowCount} rows, ${rows.length} shown)`);
   else lines.push(`(${result.rowCount} row${result.rowCount === 1 ? '' : 's'})`);
   return lines.join('\n');

@@ -39,3 +39,18 @@ describe('visible(): control characters from data are shown, not obeyed', () => 
     expect(t).toContain('two\\nlines');
   });
 });
+
+describe('tables', () => {
+  it('wrap a long value inside its column instead of cutting it, and stay aligned', () => {
+    const long = 'started 2026-11-22 00:35:34, never finished: Database error code: 40001 could not serialize access';
+    const t = formatTable({ columns: ['migration', 'evidence'], rows: [['20240103000000_add_post_index', long], ['b', 'short']], rowCount: 2 }, 10, 40);
+    const lines = t.split('\n');
+    // Every word of the value is there, nothing is cut with an ellipsis.
+    expect(lines.join(' ').replace(/\s+/g, ' ')).toContain('could not serialize access');
+    expect(t).not.toContain('…');
+    // Continuation lines keep the first column empty and the separator in place.
+    const sep = lines[0]!.indexOf(' | ');
+    for (const l of lines.slice(2, -1)) expect(l.indexOf(' | ')).toBe(sep);
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(sep + 3 + 40);
+  });
+});
