@@ -43,7 +43,9 @@ export function drillEnvironment(base: Readonly<NodeJS.ProcessEnv>): DrillEnviro
   let others = 0;
   for (const [name, value] of Object.entries(base)) {
     if (value === undefined) continue;
-    const allowed = ALLOWED.has(name) || ALLOWED_PREFIXES.some((p) => name.startsWith(p));
+    // npm exports its configuration to the scripts it runs as npm_config_*; `nodedir` is node-gyp's,
+    // not npm's, and an npx run inside the drill warns about it ("Unknown env config") on npm 11.
+    const allowed = (ALLOWED.has(name) || ALLOWED_PREFIXES.some((p) => name.startsWith(p))) && name !== 'npm_config_nodedir';
     if (allowed && !name.startsWith('PG') && !leadsToADatabase(value)) {
       env[name] = value;
       continue;
