@@ -58,7 +58,7 @@ export function Banner(props: { title: string; mode: Mode; targets: TargetInfo[]
         </Text>
       ))}
       {props.targets.flatMap((t) => t.discrepancies ?? []).map((d, i) => (
-        <Text key={`d${i}`} wrap="truncate-end" color={c('yellow')}>
+        <Text key={`d${i}`} wrap="wrap" color={c('yellow')}>
           ! {d}
         </Text>
       ))}
