@@ -5,6 +5,7 @@
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import type { Problem } from './errors.js';
+import { fastParseYaml } from './fast-yaml.js';
 import { lintRunbook } from './lint.js';
 import type { Runbook } from './runbook.js';
 import { runbookSchema } from './schema.js';
@@ -21,7 +22,16 @@ export function hasErrors(problems: readonly Problem[]): boolean {
   return problems.some((p) => p.severity === 'error');
 }
 
-export function parseRunbook(text: string, file: string): LoadResult {
+export interface ParseOptions {
+  /** Try the fast YAML parser first (the default; tests compare both paths). */
+  fast?: boolean;
+}
+
+export function parseRunbook(text: string, file: string, options: ParseOptions = {}): LoadResult {
+  if (options.fast !== false) {
+    const quick = parseFast(text, file);
+    if (quick) return quick;
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true, strict: true });
   const problems: Problem[] = [];
@@ -44,6 +54,28 @@ export function parseRunbook(text: string, file: string): LoadResult {
   }
   problems.push(...lintRunbook(parsed.data, file, locator));
   return { runbook: parsed.data, problems: sortProblems(problems) };
+}
+
+/**
+ * The fast path, for a runbook in everyday YAML that matches the schema: `yaml`'s document (with
+ * the positions of every node) is built only if a lint problem needs a position. Anything else
+ * (YAML the fast parser declines, a schema problem) takes the full path, which places each problem.
+ */
+function parseFast(text: string, file: string): LoadResult | undefined {
+  const fast = fastParseYaml(text);
+  if (!fast) return undefined;
+  const parsed = runbookSchema.safeParse(fast.value);
+  if (!parsed.success) return undefined;
+  let located: Locator | undefined;
+  const locator = (): Locator => {
+    if (!located) {
+      const lineCounter = new LineCounter();
+      located = makeLocator(parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true, strict: true }), lineCounter);
+    }
+    return located;
+  };
+  const lazy: Locator = { value: (p) => locator().value(p), key: (p) => locator().key(p), has: (p) => locator().has(p) };
+  return { runbook: parsed.data, problems: sortProblems(lintRunbook(parsed.data, file, lazy)) };
 }
 
 function yamlProblem(err: YAMLError, file: string, text: string, severity: Problem['severity']): Problem {
