@@ -23,7 +23,7 @@ function withSessionOptions(cmd: Command): Command {
     .option('--transcript-dir <dir>', 'where transcripts are written', 'transcripts');
 }
 
-function buildProgram(): Command {
+export function buildProgram(): Command {
   const program = new Command();
   program
     .name('drillbook')

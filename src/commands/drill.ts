@@ -1,5 +1,6 @@
 /** `drillbook drill`: rehearse a runbook (or all of them) against a throwaway PostgreSQL. */
 import path from 'node:path';
+import { markWarm } from '../boot/warm.js';
 import { DrillbookError, UsageError } from '../core/errors.js';
 import { formatTable } from '../core/format.js';
 import { expandRunbookPaths, listRunbooks, loadRunbookOrThrow, resolveRunbook } from '../adapters/runbook-files.js';
@@ -38,6 +39,7 @@ async function pick(): Promise<string> {
   }
   const { pickRunbook } = await import('../adapters/prompts.js');
   const chosen = await pickRunbook(entries);
+  markWarm();
   if (!chosen) throw new DrillbookError('nothing chosen', { exitCode: 130 });
   return chosen;
 }

@@ -1,5 +1,6 @@
 /** Mounts the full-screen run, drives it to the end, and always gives the terminal back. */
 import { render } from 'ink';
+import { markWarm } from '../boot/warm.js';
 import type { RunOutcome } from '../core/events.js';
 import type { Operator } from '../core/ports.js';
 import type { Run } from '../core/runner.js';
@@ -16,6 +17,7 @@ export async function runInk(run: Run, setOperator: (op: Operator) => void, inte
     </ThemeContext.Provider>,
     { exitOnCtrlC: false, patchConsole: false },
   );
+  markWarm();
   try {
     return await run.execute();
   } finally {
