@@ -2,8 +2,8 @@
  * The full-screen run: renders the engine's state and the request it waits on, and turns keys
  * (through the pure keymap) into answers and session actions. No run logic lives here.
  */
-import { Box, Text, useInput } from 'ink';
-import { useCallback, useRef, useState, useSyncExternalStore } from 'react';
+import { Box, Text, useInput, useStdout } from 'ink';
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { nextEffect } from '../core/machine.js';
 import type { OperatorAnswer, OperatorRequest } from '../core/ports.js';
 import type { Run } from '../core/runner.js';
@@ -63,8 +63,22 @@ type Overlay =
 
 const REASON_TITLE = { skip: 'Why skip this step?', override: 'Why count this failed check as passed?', 'mark-done': 'Why mark this step done?' } as const;
 
-export function App({ run, bridge, interrupt, now }: { run: Run; bridge: InkBridge; interrupt: () => void; now?: () => number }) {
+/** The terminal's height, kept up to date when it is resized (24 when unknown). */
+function useTerminalRows(fixed: number | undefined): number {
+  const { stdout } = useStdout();
+  const [rows, setRows] = useState(() => fixed ?? (stdout.rows || 24));
+  useEffect(() => {
+    if (fixed !== undefined) return;
+    const onResize = () => setRows(stdout.rows || 24);
+    stdout.on('resize', onResize);
+    return () => void stdout.off('resize', onResize);
+  }, [stdout, fixed]);
+  return fixed ?? rows;
+}
+
+export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run; bridge: InkBridge; interrupt: () => void; now?: () => number; rows?: number }) {
   const c = useColor();
+  const rows = useTerminalRows(fixedRows);
   useSyncExternalStore(bridge.subscribe, bridge.snapshot);
   const state = run.state;
   const pending = bridge.pending;
@@ -280,7 +294,8 @@ export function App({ run, bridge, interrupt, now }: { run: Run; bridge: InkBrid
         {...(now ? { now } : {})}
       />
       <Box>
-        <PhaseList state={state} current={step?.id} title={titleOf} />
+        {/* The banner takes its border, title and one line per target; keep two lines for messages. */}
+        <PhaseList state={state} current={step?.id} title={titleOf} height={rows - (4 + Math.max(1, state.targets.length)) - 2} />
         <Box flexDirection="column" flexGrow={1}>
           {previous ? <PreviousStep run={run} id={previous} /> : null}
           {step && st ? <StepView step={step} title={run.title(step.id)} st={st} preview={run.preview(step)} cursor={cursor} busy={screenOf().kind === 'busy'} /> : null}
