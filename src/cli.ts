@@ -52,6 +52,11 @@ export function buildProgram(): Command {
     .option('--operator <name>', 'who is rehearsing (default: git user.name, else $USER)')
     .option('--transcript-dir <dir>', 'where transcripts are written', 'transcripts')
     .action(async (ref: string | undefined, opts: Record<string, unknown>) => {
+      if (ref === undefined && !opts.all && !opts.plain) {
+        // The picker, as text, before the drill machinery and inquirer load (they replace it in place).
+        const [{ showPickerFrame }, { quickRunbookTitles }] = await Promise.all([import('./ui/first-frame.js'), import('./adapters/runbook-titles.js')]);
+        showPickerFrame(quickRunbookTitles());
+      }
       const { drillCommand } = await import('./commands/drill.js');
       process.exitCode = await drillCommand(ref, opts as never);
     });

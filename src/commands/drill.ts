@@ -8,6 +8,7 @@ import { runDrill } from '../app/drill.js';
 import { FAULTS, isFault, type FaultName } from '../app/faults.js';
 import { parseAssignments } from '../app/inputs.js';
 import { operatorName, pickInterface } from '../app/session.js';
+import { showRunFrame } from '../ui/first-frame.js';
 
 export interface DrillCommandOptions {
   auto?: boolean;
@@ -66,6 +67,10 @@ export async function drillCommand(ref: string | undefined, opts: DrillCommandOp
   const file = resolveRunbook(ref ?? (await pick()));
   const loaded = loadRunbookOrThrow(file);
   const ui = pickInterface(opts);
+  if (ui === 'ink') {
+    const targets = Object.keys(loaded.runbook.databases ?? {}).map((name) => ({ name, environment: 'rehearsal' as const, where: 'starting a throwaway PostgreSQL…' }));
+    showRunFrame(loaded.runbook, 'rehearsal', targets, common.operatorName);
+  }
   // Compile the full-screen interface while the drill database starts (the same module promise is reused).
   if (ui === 'ink') import('../ui/ink-app.js').catch(() => undefined);
   const r = await runDrill({ loaded, ui, ...(opts.variant ? { variant: opts.variant } : {}), ...common });

@@ -8,6 +8,7 @@ import { FileJournal } from '../adapters/journal.js';
 import { parseAssignments, resolveDatabases, resolveInputs } from '../app/inputs.js';
 import { operatorName, pickInterface, runSession } from '../app/session.js';
 import { readTranscript } from '../app/transcript-file.js';
+import { showRunFrame, urlTargets } from '../ui/first-frame.js';
 
 export interface RunOptions {
   db?: string[];
@@ -47,6 +48,8 @@ export async function runCommand(ref: string | undefined, opts: RunOptions): Pro
   const databaseUrls = resolveDatabases(loaded.runbook, parseAssignments(opts.db, '--db'), process.env, { ...values, ...vars });
   await fillMissing(missing, loaded, ui, values);
   const mode: Mode = opts.dryRun ? 'dry-run' : 'incident';
+  const operator = operatorName(opts.operator);
+  if (ui === 'ink') showRunFrame(loaded.runbook, mode, urlTargets(loaded.runbook, databaseUrls), operator);
   return runSession({
     loaded,
     mode,
@@ -54,7 +57,7 @@ export async function runCommand(ref: string | undefined, opts: RunOptions): Pro
     databaseUrls,
     ui,
     confirmTarget: opts.confirmTarget,
-    operatorName: operatorName(opts.operator),
+    operatorName: operator,
     transcriptDir: opts.transcriptDir ?? 'transcripts',
     cwd: process.cwd(),
     baseEnv: process.env,

@@ -5,12 +5,16 @@ import type { RunOutcome } from '../core/events.js';
 import type { Operator } from '../core/ports.js';
 import type { Run } from '../core/runner.js';
 import { App, InkBridge } from './app.js';
+import { takeOverFirstFrame } from './first-frame.js';
 import { colorEnabled, ThemeContext } from './theme.js';
 
 export async function runInk(run: Run, setOperator: (op: Operator) => void, interrupt: () => void): Promise<RunOutcome> {
   const bridge = new InkBridge();
   setOperator({ request: (req) => bridge.request(req) });
   const unsubscribe = run.subscribe(() => bridge.bump());
+  // Start the run before the first frame, so that frame shows it started (targets, operator), not an empty run.
+  const outcome = run.execute();
+  takeOverFirstFrame();
   const ink = render(
     <ThemeContext.Provider value={{ color: colorEnabled() }}>
       <App run={run} bridge={bridge} interrupt={interrupt} />
@@ -19,7 +23,7 @@ export async function runInk(run: Run, setOperator: (op: Operator) => void, inte
   );
   markWarm();
   try {
-    return await run.execute();
+    return await outcome;
   } finally {
     unsubscribe();
     // Let the last frame (the outcome) be drawn, then hand the terminal back.
