@@ -12,6 +12,7 @@ import { keyToAction, type Screen } from './keymap.js';
 import { parseWhen } from '../core/when.js';
 import { AskPanel, ConfirmPanel, DecidePanel, GoPanel, HelpOverlay, MilestoneOverlay, TextOverlay, YesNoOverlay } from './panels.js';
 import { PhaseList } from './phase-list.js';
+import { listHeight } from './phase-window.js';
 import { PreviousStep, StepView } from './step-view.js';
 import { useColor } from './theme.js';
 
@@ -294,8 +295,7 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
         {...(now ? { now } : {})}
       />
       <Box>
-        {/* The banner takes its border, title and one line per target; keep two lines for messages. */}
-        <PhaseList state={state} current={step?.id} title={titleOf} height={rows - (4 + Math.max(1, state.targets.length)) - 2} />
+        <PhaseList state={state} current={step?.id} title={titleOf} height={listHeight(rows, state.targets.length)} />
         <Box flexDirection="column" flexGrow={1}>
           {previous ? <PreviousStep run={run} id={previous} /> : null}
           {step && st ? <StepView step={step} title={run.title(step.id)} st={st} preview={run.preview(step)} cursor={cursor} busy={screenOf().kind === 'busy'} /> : null}

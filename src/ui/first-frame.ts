@@ -11,7 +11,7 @@ import type { Environment, Mode } from '../core/events.js';
 import { parseDatabaseUrl } from '../core/conn.js';
 import { buildPlan } from '../core/plan.js';
 import type { Runbook } from '../core/runbook.js';
-import { phaseListRows, STAGE_MARK } from './phase-window.js';
+import { listHeight, phaseListRows, STAGE_MARK } from './phase-window.js';
 
 /** How many runbooks the picker shows at once (adapters/prompts.ts uses it too). */
 export const PICKER_PAGE_SIZE = 12;
@@ -124,7 +124,7 @@ export function runFrame(rb: Runbook, mode: Mode, targets: readonly FrameTarget[
   const plan = buildPlan(rb, mode, {});
   const first = plan.main[0] ? plan.steps[plan.main[0]] : undefined;
   // The phase list, as the interface sizes it (38 columns, its height from the terminal's).
-  const height = t.rows - (4 + Math.max(1, targets.length)) - 2;
+  const height = listHeight(t.rows, targets.length);
   const listWidth = 37;
   const list = phaseListRows(plan, first?.id, height).map((row) => {
     if (row.kind === 'more') return cell(t, `     … ${row.count} more ${row.where}`, listWidth, 'dim');

@@ -21,6 +21,17 @@ export const STAGE_COLOR: Partial<Record<StepStage, string>> = { passed: 'green'
 /** The fewest rows the list takes: the current step and a "more" line on each side. */
 export const MIN_HEIGHT = 3;
 
+/**
+ * The most rows the list takes: enough to see where the run is, and few enough that a frame (which
+ * Ink lays out and writes whole on every key) costs the same on 10 steps as on 5,000.
+ */
+export const MAX_HEIGHT = 15;
+
+/** The list's height on a terminal of `rows` rows under a banner for `targets` targets (its border, title and a line each), leaving two lines for messages. */
+export function listHeight(rows: number, targets: number): number {
+  return Math.min(MAX_HEIGHT, rows - (4 + Math.max(1, targets)) - 2);
+}
+
 export type ListRow = { kind: 'phase'; index: number } | { kind: 'step'; id: string } | { kind: 'more'; count: number; where: 'above' | 'below' };
 
 /**
