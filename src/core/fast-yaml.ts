@@ -20,6 +20,12 @@ const bail = (): never => {
 /** Characters that `yaml` treats specially or that this parser does not handle (tab, CR, BOM, controls, Unicode line breaks). */
 const UNSUPPORTED = /[\t\r\ufeff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]/;
 
+/** Sticky scans (native, so fast even before the JIT warms up): a key, and runs of characters that need no look. */
+const KEY = /[A-Za-z_$][A-Za-z0-9_$./-]*/y;
+const PLAIN_RUN = /[^:#\n]*/y;
+const FLOW_RUN = /[^,[\]{}:#\n]*/y;
+const DQ_RUN = /[^"\\\n]*/y;
+
 const SPACE = 32;
 const HASH = 35;
 const DASH = 45;
@@ -100,14 +106,8 @@ class Parser {
 
   /** The end of a key's characters from c: [A-Za-z_$][A-Za-z0-9_$./-]* (c when there is none). */
   private keyEnd(c: number, end: number): number {
-    const first = this.s.charCodeAt(c);
-    if (!((first >= 65 && first <= 90) || (first >= 97 && first <= 122) || first === 95 || first === 36)) return c;
-    let k = c + 1;
-    for (; k < end; k++) {
-      const ch = this.s.charCodeAt(k);
-      if (!((ch >= 65 && ch <= 90) || (ch >= 97 && ch <= 122) || (ch >= 45 && ch <= 57) || ch === 95 || ch === 36)) break; // 45-57: - . / 0-9
-    }
-    return k;
+    KEY.lastIndex = c;
+    return KEY.test(this.s) ? Math.min(KEY.lastIndex, end) : c;
   }
 
   private skipSpaces(at: number, end: number): number {
@@ -229,6 +229,11 @@ class Parser {
     if (BAD_PLAIN_START.includes(c) || ((c === '-' || c === '?' || c === ':') && (v + 1 === end || next === SPACE))) bail();
     let stop = end;
     for (let j = v + 1; j < end; j++) {
+      // Skip to the next : or # (a native scan), then look at it.
+      PLAIN_RUN.lastIndex = j;
+      PLAIN_RUN.test(s);
+      j = PLAIN_RUN.lastIndex;
+      if (j >= end) break;
       const ch = s.charCodeAt(j);
       if (ch === HASH && s.charCodeAt(j - 1) === SPACE) {
         stop = j;
@@ -269,7 +274,9 @@ class Parser {
         return out + s.slice(from, at);
       }
       if (ch !== 92) {
-        at++;
+        DQ_RUN.lastIndex = at + 1;
+        DQ_RUN.test(s);
+        at = DQ_RUN.lastIndex;
         continue;
       }
       out += s.slice(from, at);
@@ -342,6 +349,10 @@ class Parser {
     if (BAD_PLAIN_START.includes(c) || ((c === '-' || c === '?') && (next === undefined || ' ,[]{}'.includes(next)))) bail();
     let j = at;
     for (; j < end; j++) {
+      FLOW_RUN.lastIndex = j;
+      FLOW_RUN.test(s);
+      j = FLOW_RUN.lastIndex;
+      if (j >= end) break;
       const ch = s.charCodeAt(j);
       if (ch === 44 || ch === 93 || ch === 125 || ch === 91 || ch === 123) break; // , ] } [ {
       if (ch === COLON || (ch === HASH && s.charCodeAt(j - 1) === SPACE)) bail();

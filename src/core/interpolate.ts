@@ -6,6 +6,7 @@
 const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 export function placeholders(text: string): string[] {
+  if (!text.includes('${')) return []; // most text has none: skip the regular expression
   return [...text.matchAll(PLACEHOLDER)].map((m) => m[1]!);
 }
 
@@ -24,6 +25,7 @@ export function fillCommand(command: string, values: Readonly<Record<string, str
 
 /** The highest `$N` placeholder used in SQL (0 when none). String literals and comments are skipped. */
 export function maxSqlParam(sql: string): number {
+  if (!sql.includes('$')) return 0;
   const stripped = sql
     .replace(/--[^\n]*/g, '')
     .replace(/\/\*[\s\S]*?\*\//g, '')
