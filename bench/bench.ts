@@ -198,7 +198,7 @@ async function measureStartup(ctx: Ctx): Promise<void> {
   let pickFirst: number[] = [];
   let pickInteractive: number[] = [];
   let runCold: number[] = [];
-  const t = await sideBySide(9, {
+  const t = await sideBySide(11, {
     pty: async () => (await onPty('true', [], ctx.env, TMP))[0]!,
     node: async () => (await onPty(`${NODE} -e 0`, [], ctx.env, TMP))[0]!,
     run: async () => {
@@ -345,8 +345,9 @@ async function measureJournal(): Promise<void> {
   const appendRatio: number[] = [];
   const appendCost: number[] = [];
   const bareCost: number[] = [];
-  for (let round = 0; round < 8; round++) {
-    const n = 2000;
+  // Many short rounds, alternating which goes first: the disk's mood (other processes' syncs) changes from second to second.
+  for (let round = 0; round < 24; round++) {
+    const n = 500;
     const ourRun = () => {
       const fj = FileJournal.create(path.join(TMP, 'journal'), `append-${round}`, new Date());
       const t = performance.now();
