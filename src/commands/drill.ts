@@ -56,24 +56,23 @@ export async function drillCommand(ref: string | undefined, opts: DrillCommandOp
     faults,
     keep: opts.keep === true,
     standIns: opts.standIns === true,
-    operatorName: operatorName(opts.operator),
     transcriptDir: opts.transcriptDir ?? 'transcripts',
   };
   if (opts.all) {
     if (!opts.auto) throw new UsageError('drill --all rehearses every runbook unattended: add --auto');
     if (opts.keep) throw new UsageError('--keep goes with a single drill, not --all');
-    return drillAll(opts.dir, common);
+    return drillAll(opts.dir, { ...common, operatorName: operatorName(opts.operator) });
   }
   const file = resolveRunbook(ref ?? (await pick()));
   const loaded = loadRunbookOrThrow(file);
   const ui = pickInterface(opts);
   if (ui === 'ink') {
     const targets = Object.keys(loaded.runbook.databases ?? {}).map((name) => ({ name, environment: 'rehearsal' as const, where: 'starting a throwaway PostgreSQL…' }));
-    showRunFrame(loaded.runbook, 'rehearsal', targets, common.operatorName);
+    showRunFrame(loaded.runbook, 'rehearsal', targets, opts.operator?.trim() ?? '');
   }
   // Compile the full-screen interface while the drill database starts (the same module promise is reused).
   if (ui === 'ink') import('../ui/ink-app.js').catch(() => undefined);
-  const r = await runDrill({ loaded, ui, ...(opts.variant ? { variant: opts.variant } : {}), ...common });
+  const r = await runDrill({ loaded, ui, ...(opts.variant ? { variant: opts.variant } : {}), ...common, operatorName: operatorName(opts.operator) });
   return r.exitCode;
 }
 

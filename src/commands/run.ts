@@ -48,8 +48,9 @@ export async function runCommand(ref: string | undefined, opts: RunOptions): Pro
   const databaseUrls = resolveDatabases(loaded.runbook, parseAssignments(opts.db, '--db'), process.env, { ...values, ...vars });
   await fillMissing(missing, loaded, ui, values);
   const mode: Mode = opts.dryRun ? 'dry-run' : 'incident';
+  // The static frame first; the operator's name (git config, a process) after it: the interface shows it.
+  if (ui === 'ink') showRunFrame(loaded.runbook, mode, urlTargets(loaded.runbook, databaseUrls), opts.operator?.trim() ?? '');
   const operator = operatorName(opts.operator);
-  if (ui === 'ink') showRunFrame(loaded.runbook, mode, urlTargets(loaded.runbook, databaseUrls), operator);
   return runSession({
     loaded,
     mode,

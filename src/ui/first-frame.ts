@@ -107,7 +107,7 @@ export interface FrameTarget {
 export function runFrame(rb: Runbook, mode: Mode, targets: readonly FrameTarget[], operator: string, t: Terminal): string[] {
   const inner = t.columns - 4;
   const modeWord = mode === 'rehearsal' ? 'REHEARSAL' : mode === 'dry-run' ? 'DRY RUN (read-only checks only)' : 'INCIDENT';
-  const right = cell(t, `${operator} · 00:00`, inner - 12); // like the banner: the title gives way first
+  const right = cell(t, operator ? `${operator} · 00:00` : '00:00', inner - 12); // like the banner: the title gives way first
   const mark = cell(t, modeWord, inner - widthOf(right) - 1, 'bold', mode === 'incident' ? 'red' : 'blue');
   const heading = `${mark}${cell(t, ` · ${rb.title}`, Math.max(0, inner - widthOf(right) - 1 - widthOf(mark)), 'bold')}`;
   const lines = [`┌${'─'.repeat(t.columns - 2)}┐`, `│ ${pad(heading, inner - widthOf(right))}${right} │`];
