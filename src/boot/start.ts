@@ -5,8 +5,9 @@
  *
  * The cache is an optimisation only: a missing, stale, torn or corrupt cache file, one V8 rejects,
  * or a cache folder that cannot be read or written, all mean "compile as usual". The cache of a
- * command is written at exit when there was none, or when the one there came from a run that
- * stopped before the command's interface (so it lacks that code). DRILLBOOK_CODE_CACHE=0 turns it off.
+ * command is written when there was none, or when the one there came from a run that stopped
+ * before the command's interface (so it lacks that code): a second after the interface is up
+ * (src/boot/warm.ts), else at exit. DRILLBOOK_CODE_CACHE=0 turns it off.
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -54,12 +55,21 @@ export function start(bundlePath: string, argv: readonly string[], env: NodeJS.P
   const script = new vm.Script(wrap(source.toString('utf8')), { filename: bundlePath, ...(cached ? { cachedData: cached.data } : {}) });
   const used = cached !== undefined && script.cachedDataRejected !== true;
   if (file && dir && !(used && cached?.warm)) {
-    process.once('exit', (code) => {
-      const warm = (globalThis as Record<symbol, unknown>)[WARM] === true || code === 0;
-      if (used && !warm) return; // what is there is as good as what this run would write
+    let written = false;
+    const write = (warm: boolean) => {
+      if (written) return;
+      written = true;
       save(script, dir, file, { key, warm }, () => {
         for (const name of readdirSync(dir)) if (isStaleSibling(name, bundlePath, command, key)) rmSync(path.join(dir, name), { force: true });
       });
+    };
+    const g = globalThis as Record<symbol, unknown>;
+    // Once the interface is up: a second later, while the start-up code is still compiled.
+    g[WARM] = () => setTimeout(() => write(true), 1000).unref();
+    process.once('exit', (code) => {
+      const warm = g[WARM] === true || code === 0;
+      if (used && !warm) return; // what is there is as good as what this run would write
+      write(warm);
     });
   }
   const run = script.runInThisContext() as (...args: unknown[]) => void;
