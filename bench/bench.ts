@@ -345,9 +345,8 @@ async function measureJournal(): Promise<void> {
   const appendRatio: number[] = [];
   const appendCost: number[] = [];
   const bareCost: number[] = [];
-  // Many short rounds, alternating which goes first: the disk's mood (other processes' syncs) changes from second to second.
-  for (let round = 0; round < 24; round++) {
-    const n = 500;
+  for (let round = 0; round < 16; round++) {
+    const n = 2000;
     const ourRun = () => {
       const fj = FileJournal.create(path.join(TMP, 'journal'), `append-${round}`, new Date());
       const t = performance.now();
