@@ -8,7 +8,7 @@ import { runDrill } from '../app/drill.js';
 import { FAULTS, isFault, type FaultName } from '../app/faults.js';
 import { parseAssignments } from '../app/inputs.js';
 import { operatorName, pickInterface } from '../app/session.js';
-import { showRunFrame } from '../ui/first-frame.js';
+import { showRunFrame } from '../ui/run-frame.js';
 
 export interface DrillCommandOptions {
   auto?: boolean;

@@ -8,7 +8,7 @@ import { FileJournal } from '../adapters/journal.js';
 import { parseAssignments, resolveDatabases, resolveInputs } from '../app/inputs.js';
 import { operatorName, pickInterface, runSession } from '../app/session.js';
 import { readTranscript } from '../app/transcript-file.js';
-import { showRunFrame, urlTargets } from '../ui/first-frame.js';
+import { showRunFrame, urlTargets } from '../ui/run-frame.js';
 
 export interface RunOptions {
   db?: string[];

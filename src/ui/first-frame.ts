@@ -1,17 +1,14 @@
 /**
  * The static first frame: the screen as plain text, printed as soon as the runbook is loaded and
  * before Ink, React and yoga load (or inquirer, for the drill picker), then replaced in place by
- * the interface's first frame. The operator reads the runbook while the rest starts.
+ * the interface's first frame. The operator reads the runbook while the rest starts. This module
+ * draws text and hands the screen over; run-frame.ts lays out the run screen.
  *
  * Only on a terminal that gets the full-screen interface: never without a TTY, on TERM=dumb, in CI
- * or plain mode (the callers decide that; terminalFor refuses what it cannot draw). It loads
- * nothing heavy, shows no input value (so no secret) and only what the runbook says.
+ * or plain mode (the callers decide that; terminalFor refuses what it cannot draw). It imports
+ * nothing (the drill picker's frame is drawn before anything else loads), shows no input value (so
+ * no secret) and only what the runbook says.
  */
-import type { Environment, Mode } from '../core/events.js';
-import { parseDatabaseUrl } from '../core/conn.js';
-import { buildPlan } from '../core/plan.js';
-import type { Runbook } from '../core/runbook.js';
-import { listHeight, phaseListRows, STAGE_MARK } from './phase-window.js';
 
 /** How many runbooks the picker shows at once (adapters/prompts.ts uses it too). */
 export const PICKER_PAGE_SIZE = 12;
@@ -31,7 +28,7 @@ export function terminalFor(stdout: NodeJS.WriteStream, stdin: NodeJS.ReadStream
   return { columns, rows, color: env.NO_COLOR === undefined || env.NO_COLOR === '' };
 }
 
-const SGR: Record<string, [string, string]> = {
+export const SGR: Record<string, [string, string]> = {
   bold: ['\x1b[1m', '\x1b[22m'],
   dim: ['\x1b[2m', '\x1b[22m'],
   inverse: ['\x1b[7m', '\x1b[27m'],
@@ -44,19 +41,19 @@ const SGR: Record<string, [string, string]> = {
 };
 
 /** Columns a code point takes, overestimated for anything wide or unknown (a line must never wrap). */
-function columnsOf(ch: string): number {
+export function columnsOf(ch: string): number {
   const c = ch.codePointAt(0)!;
   return c < 0x1100 || '─│┌┐└┘❯▶·…✓✗↷↺'.includes(ch) ? 1 : 2;
 }
 
-function widthOf(s: string): number {
+export function widthOf(s: string): number {
   let w = 0;
   for (const ch of s.replace(/\x1b\[[0-9;]*m/g, '')) w += columnsOf(ch);
   return w;
 }
 
 /** Text cut to a width (with … when cut), control characters blanked, then styled. */
-function cell(t: Terminal, text: string, width: number, ...styles: string[]): string {
+export function cell(t: Terminal, text: string, width: number, ...styles: string[]): string {
   let s = text.replace(/[\x00-\x1f\x7f-\x9f]/g, ' ');
   if (width <= 0) return '';
   if (widthOf(s) > width) {
@@ -73,10 +70,10 @@ function cell(t: Terminal, text: string, width: number, ...styles: string[]): st
   return s;
 }
 
-const pad = (s: string, width: number) => s + ' '.repeat(Math.max(0, width - widthOf(s)));
+export const pad = (s: string, width: number) => s + ' '.repeat(Math.max(0, width - widthOf(s)));
 
 /** Words wrapped to a width (long words cut). */
-function wrap(text: string, width: number): string[] {
+export function wrap(text: string, width: number): string[] {
   const out: string[] = [];
   let line = '';
   for (const word of text.split(/\s+/).filter(Boolean)) {
@@ -88,79 +85,6 @@ function wrap(text: string, width: number): string[] {
   }
   if (line) out.push(line);
   return out;
-}
-
-const ENV_WORD: Record<string, string> = { production: 'PRODUCTION', staging: 'STAGING', development: 'DEVELOPMENT', rehearsal: 'REHEARSAL' };
-const ENV_COLOR: Record<string, string> = { production: 'red', staging: 'yellow', development: 'green', rehearsal: 'blue' };
-
-export interface FrameTarget {
-  name: string;
-  environment: Environment;
-  /** user@host:port/database, or what is happening to the target. */
-  where: string;
-}
-
-/**
- * The run screen before it starts: the banner, the phase list and the first step, laid out as the
- * full-screen interface lays them out (the interface then adds the server's facts and the keys).
- */
-export function runFrame(rb: Runbook, mode: Mode, targets: readonly FrameTarget[], operator: string, t: Terminal): string[] {
-  const inner = t.columns - 4;
-  const modeWord = mode === 'rehearsal' ? 'REHEARSAL' : mode === 'dry-run' ? 'DRY RUN (read-only checks only)' : 'INCIDENT';
-  const right = cell(t, operator ? `${operator} · 00:00` : '00:00', inner - 12); // like the banner: the title gives way first
-  const mark = cell(t, modeWord, inner - widthOf(right) - 1, 'bold', mode === 'incident' ? 'red' : 'blue');
-  const heading = `${mark}${cell(t, ` · ${rb.title}`, Math.max(0, inner - widthOf(right) - 1 - widthOf(mark)), 'bold')}`;
-  const lines = [`┌${'─'.repeat(t.columns - 2)}┐`, `│ ${pad(heading, inner - widthOf(right))}${right} │`];
-  for (const target of targets.length ? targets : [undefined]) {
-    if (!target) {
-      lines.push(`│ ${pad('no database target', inner)} │`);
-      continue;
-    }
-    const word = cell(t, ` ${ENV_WORD[target.environment] ?? target.environment} `, inner, 'inverse', ENV_COLOR[target.environment] ?? 'gray', 'bold');
-    lines.push(`│ ${pad(`${word}${cell(t, ` ${target.name}: ${target.where}`, inner - widthOf(word))}`, inner)} │`);
-  }
-  lines.push(`└${'─'.repeat(t.columns - 2)}┘`);
-
-  const plan = buildPlan(rb, mode, {});
-  const first = plan.main[0] ? plan.steps[plan.main[0]] : undefined;
-  // The phase list, as the interface sizes it (38 columns, its height from the terminal's).
-  const height = listHeight(t.rows, targets.length);
-  const listWidth = 37;
-  const list = phaseListRows(plan, first?.id, height).map((row) => {
-    if (row.kind === 'more') return cell(t, `     … ${row.count} more ${row.where}`, listWidth, 'dim');
-    if (row.kind === 'phase') {
-      const phase = plan.phases[row.index]!;
-      const here = phase.id === first?.phase.id;
-      return cell(t, `${here ? '▶' : ' '} ${row.index + 1}. ${phase.title} (0/${phase.steps.length}${phase.kind === 'rollback' ? ', rollback' : ''})`, listWidth, ...(here ? ['cyan', 'bold'] : ['gray']));
-    }
-    const here = row.id === first?.id;
-    return cell(t, `${here ? '  ❯ ' : '    '}${STAGE_MARK.pending} ${plan.steps[row.id]!.title}`, listWidth, ...(here ? ['bold'] : []));
-  });
-
-  const bodyWidth = t.columns - 38 - 1;
-  const body: string[] = [];
-  if (first) {
-    const s = first.step;
-    body.push(cell(t, `${STAGE_MARK.pending} ${first.title}`, bodyWidth, 'bold'));
-    const meta = `${first.id} · ${first.action} · ${first.effect}${first.database ? ` · on ${first.database}` : ''}${first.rollback ? ` · rollback: ${first.rollback}` : first.irreversible ? ' · irreversible' : ''}`;
-    body.push(cell(t, meta, bodyWidth, 'dim'));
-    if (s.notes) {
-      body.push('');
-      for (const para of s.notes.trim().split(/\n\s*\n/)) {
-        for (const l of wrap(para.replace(/`|\*\*/g, ''), bodyWidth)) body.push(cell(t, l, bodyWidth));
-      }
-    }
-    body.push('');
-    if (s.checklist) s.checklist.forEach((item, i) => body.push(cell(t, `${i === 0 ? '❯' : ' '} [ ] ${item}`, bodyWidth)));
-    else if (s.run !== undefined) body.push(cell(t, `$ ${s.run.split('\n')[0]}`, bodyWidth, 'cyan'));
-    else if (s.check !== undefined || s.sql !== undefined) for (const l of (s.check ?? s.sql ?? '').trim().split('\n')) body.push(cell(t, l, bodyWidth, 'cyan'));
-    else if (s.ask !== undefined) body.push(cell(t, `Asks for the value of ${s.ask}.`, bodyWidth));
-  }
-  for (let i = 0; i < Math.max(list.length, body.length); i++) {
-    const l = list[i];
-    lines.push(`${pad(list[i] ?? '', 38)}${body[i] ?? ''}`.trimEnd());
-  }
-  return lines.slice(0, t.rows - 1);
 }
 
 /** The drill picker as inquirer's select draws it (inquirer then adds the description and keys). */
@@ -234,22 +158,8 @@ export function takeOverFirstFrame(): void {
   if (shown) shown.taken = true;
 }
 
-/** The run screen's static frame, when the terminal suits it: targets as their URLs name them, until the server is asked. */
-export function showRunFrame(rb: Runbook, mode: Mode, targets: readonly FrameTarget[], operator: string): void {
-  const t = terminalFor(process.stdout, process.stdin, process.env);
-  if (t) showFirstFrame(runFrame(rb, mode, targets, operator, t));
-}
-
 /** The drill picker's static frame, when the terminal suits it and the runbooks read fast. */
 export function showPickerFrame(entries: ReadonlyArray<{ id: string; title: string }> | undefined): void {
   const t = terminalFor(process.stdout, process.stdin, process.env);
   if (t && entries?.length) showFirstFrame(pickerFrame(entries, PICKER_PAGE_SIZE, t));
-}
-
-/** The targets of a run as their connection URLs name them (the banner says what the server says once it answers). */
-export function urlTargets(rb: Runbook, urls: Readonly<Record<string, string>>): FrameTarget[] {
-  return Object.entries(rb.databases ?? {}).map(([name, spec]) => {
-    const p = urls[name] ? parseDatabaseUrl(urls[name]) : undefined;
-    return { name, environment: spec.environment, where: p ? `${p.user ? `${p.user}@` : ''}${p.host}:${p.port}/${p.database} · connecting…` : 'connecting…' };
-  });
 }

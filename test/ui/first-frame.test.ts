@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseRunbook } from '../../src/core/load.js';
-import { pickerFrame, runFrame, showFirstFrame, takeOverFirstFrame, terminalFor, urlTargets, type Terminal } from '../../src/ui/first-frame.js';
+import { pickerFrame, showFirstFrame, takeOverFirstFrame, terminalFor, type Terminal } from '../../src/ui/first-frame.js';
+import { runFrame, urlTargets } from '../../src/ui/run-frame.js';
 import { BIN, ROOT } from '../helpers/cli.js';
 
 const plain: Terminal = { columns: 100, rows: 30, color: false };
