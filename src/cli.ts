@@ -25,7 +25,7 @@ function withSessionOptions(cmd: Command): Command {
     .option('--full-output', "also write each command's whole output to files beside the transcript (which keeps its head and tail)");
 }
 
-function buildProgram(): Command {
+export function buildProgram(): Command {
   const program = new Command();
   program
     .name('drillbook')
@@ -58,6 +58,11 @@ function buildProgram(): Command {
     .option('--operator <name>', 'who is rehearsing (default: git user.name, else $USER)')
     .option('--transcript-dir <dir>', 'where transcripts are written', 'transcripts')
     .action(async (ref: string | undefined, opts: Record<string, unknown>) => {
+      if (ref === undefined && !opts.all && !opts.plain) {
+        // The picker, as text, before the drill machinery and inquirer load (they replace it in place).
+        const [{ showPickerFrame }, { quickRunbookTitles }] = await Promise.all([import('./ui/first-frame.js'), import('./adapters/runbook-titles.js')]);
+        showPickerFrame(quickRunbookTitles());
+      }
       const { drillCommand } = await import('./commands/drill.js');
       process.exitCode = await drillCommand(ref, opts as never);
     });

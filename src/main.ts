@@ -1,4 +1,4 @@
-/** Entry point of the bundle: run the CLI with this process's arguments. */
+/** Entry point of the bundle (dist/main.cjs, started by bin/drillbook.js): run the CLI with this process's arguments. */
 import { main } from './cli.js';
 
-await main(process.argv);
+void main(process.argv);

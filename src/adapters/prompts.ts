@@ -7,6 +7,7 @@ import type { DecisionOption } from '../core/machine.js';
 import { parseWhen } from '../core/when.js';
 import type { Operator, OperatorAnswer, OperatorRequest, Session } from '../core/ports.js';
 import { visible, visibleLine } from '../core/sanitize.js';
+import { PICKER_PAGE_SIZE, takeOverFirstFrame } from '../ui/first-frame.js';
 import { indent } from '../ui/plain-printer.js';
 
 export interface PromptIO {
@@ -183,12 +184,13 @@ export async function askMissingInputs(
 
 /** The drill picker: the runbooks to rehearse, by title. Returns undefined if the operator quit. */
 export async function pickRunbook(entries: ReadonlyArray<{ id: string; title: string; summary?: string | undefined }>, io: PromptIO = {}): Promise<string | undefined> {
+  takeOverFirstFrame();
   try {
     return await select(
       {
         message: 'Which incident do you want to rehearse?',
         choices: entries.map((e) => ({ name: visibleLine(`${e.title}  (${e.id})`), value: e.id, ...(e.summary ? { description: visible(e.summary) } : {}) })),
-        pageSize: 12,
+        pageSize: PICKER_PAGE_SIZE,
       },
       ctx(io),
     );

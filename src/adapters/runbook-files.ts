@@ -1,11 +1,13 @@
 /** Reading runbook files from disk and finding them by id. */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DrillbookError, RunbookInvalidError, type Problem } from '../core/errors.js';
 import { hasErrors, parseRunbook } from '../core/load.js';
 import type { LoadedRunbook, Runbook } from '../core/runbook.js';
+import { expandRunbookPaths, shippedRunbooksDir } from './runbook-dirs.js';
+
+export { expandRunbookPaths, shippedRunbooksDir } from './runbook-dirs.js';
 
 export interface FileResult {
   file: string;
@@ -36,32 +38,6 @@ export function loadRunbookOrThrow(file: string): LoadedRunbook {
   const r = readRunbookFile(file);
   if (!r.runbook || hasErrors(r.problems)) throw new RunbookInvalidError(r.problems);
   return { runbook: r.runbook, path: path.resolve(file), hash: r.hash };
-}
-
-const RUNBOOK_FILE = /\.ya?ml$/i;
-
-/** The runbook files a path names: the file itself, or the *.yaml/*.yml directly inside a folder. */
-export function expandRunbookPaths(target: string): string[] {
-  let st;
-  try {
-    st = statSync(target);
-  } catch {
-    return [target]; // reported as unreadable by readRunbookFile
-  }
-  if (!st.isDirectory()) return [target];
-  return readdirSync(target)
-    .filter((f) => RUNBOOK_FILE.test(f))
-    .sort()
-    .map((f) => path.join(target, f));
-}
-
-/** The runbooks shipped with drillbook (next to dist/ or src/). */
-export function shippedRunbooksDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const candidate of [path.join(here, '..', 'runbooks'), path.join(here, '..', '..', 'runbooks')]) {
-    if (existsSync(candidate)) return candidate;
-  }
-  return path.join(here, '..', 'runbooks');
 }
 
 /** Where a file declares its top-level id (1-based), found without parsing; line 1 if not found. */

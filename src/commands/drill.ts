@@ -1,5 +1,6 @@
 /** `drillbook drill`: rehearse a runbook (or all of them) against a throwaway PostgreSQL. */
 import path from 'node:path';
+import { markWarm } from '../boot/warm.js';
 import { DrillbookError, UsageError } from '../core/errors.js';
 import { formatTable } from '../core/format.js';
 import { expandRunbookPaths, listRunbooks, loadRunbookOrThrow, resolveRunbook } from '../adapters/runbook-files.js';
@@ -8,6 +9,7 @@ import { FAULTS, isFault, type FaultName } from '../app/faults.js';
 import { parseAssignments } from '../app/inputs.js';
 import { TOOLS_MODES, type ToolsMode } from '../drill/tools.js';
 import { operatorName, pickInterface } from '../app/session.js';
+import { showRunFrame } from '../ui/run-frame.js';
 
 export interface DrillCommandOptions {
   auto?: boolean;
@@ -43,6 +45,7 @@ async function pick(): Promise<string> {
   }
   const { pickRunbook } = await import('../adapters/prompts.js');
   const chosen = await pickRunbook(entries);
+  markWarm();
   if (!chosen) throw new DrillbookError('nothing chosen', { exitCode: 130 });
   return chosen;
 }
@@ -69,7 +72,6 @@ export async function drillCommand(ref: string | undefined, opts: DrillCommandOp
     keep: opts.keep === true,
     tools,
     ...(pgVersion !== undefined ? { pgVersion } : {}),
-    operatorName: operatorName(opts.operator),
     transcriptDir: opts.transcriptDir ?? 'transcripts',
   };
   if (opts.rollback && !opts.all) throw new UsageError('--rollback goes with --all', 'for one runbook: --rollback-after <step> or --rollback-after last-destructive');
@@ -77,14 +79,18 @@ export async function drillCommand(ref: string | undefined, opts: DrillCommandOp
     if (!opts.auto) throw new UsageError('drill --all rehearses every runbook unattended: add --auto');
     if (opts.keep) throw new UsageError('--keep goes with a single drill, not --all');
     if (opts.rollbackAfter) throw new UsageError('--rollback-after names a step of one runbook', 'with --all, use --rollback (after each runbook\'s last destructive step)');
-    return drillAll(opts.dir, { ...common, ...(opts.rollback ? { rollbackAfter: 'last-destructive' } : {}) });
+    return drillAll(opts.dir, { ...common, operatorName: operatorName(opts.operator), ...(opts.rollback ? { rollbackAfter: 'last-destructive' } : {}) });
   }
   const file = resolveRunbook(ref ?? (await pick()));
   const loaded = loadRunbookOrThrow(file);
   const ui = pickInterface(opts);
+  if (ui === 'ink') {
+    const targets = Object.keys(loaded.runbook.databases ?? {}).map((name) => ({ name, environment: 'rehearsal' as const, where: 'starting a throwaway PostgreSQL…' }));
+    showRunFrame(loaded.runbook, 'rehearsal', targets, opts.operator?.trim() ?? '');
+  }
   // Compile the full-screen interface while the drill database starts (the same module promise is reused).
   if (ui === 'ink') import('../ui/ink-app.js').catch(() => undefined);
-  const r = await runDrill({ loaded, ui, ...(opts.variant ? { variant: opts.variant } : {}), ...(opts.rollbackAfter ? { rollbackAfter: opts.rollbackAfter } : {}), ...common });
+  const r = await runDrill({ loaded, ui, ...(opts.variant ? { variant: opts.variant } : {}), ...(opts.rollbackAfter ? { rollbackAfter: opts.rollbackAfter } : {}), ...common, operatorName: operatorName(opts.operator) });
   return r.exitCode;
 }
 

@@ -10,6 +10,7 @@ import { RunLock } from '../adapters/run-lock.js';
 import { parseAssignments, resolveDatabases, resolveInputs } from '../app/inputs.js';
 import { operatorName, pickInterface, runSession } from '../app/session.js';
 import { readTranscript } from '../app/transcript-file.js';
+import { showRunFrame, urlTargets } from '../ui/run-frame.js';
 
 export interface RunOptions {
   db?: string[];
@@ -54,6 +55,9 @@ export async function runCommand(ref: string | undefined, opts: RunOptions): Pro
   const connections = resolveDatabases(loaded.runbook, parseAssignments(opts.db, '--db'), process.env, { ...values, ...vars });
   await fillMissing(missing, loaded, ui, values);
   const mode: Mode = opts.dryRun ? 'dry-run' : 'incident';
+  // The static frame first; the operator's name (git config, a process) after it: the interface shows it.
+  if (ui === 'ink') showRunFrame(loaded.runbook, mode, urlTargets(loaded.runbook, Object.fromEntries(Object.entries(connections).map(([n, c]) => [n, c.redacted]))), opts.operator?.trim() ?? '');
+  const operator = operatorName(opts.operator);
   return runSession({
     loaded,
     mode,
@@ -62,7 +66,7 @@ export async function runCommand(ref: string | undefined, opts: RunOptions): Pro
     ...(opts.runReadOnlyCommands ? { runReadOnlyCommands: true } : {}),
     ui,
     confirmTarget: opts.confirmTarget,
-    operatorName: operatorName(opts.operator),
+    operatorName: operator,
     transcriptDir: opts.transcriptDir ?? 'transcripts',
     cwd: process.cwd(),
     baseEnv: process.env,

@@ -6,6 +6,7 @@
 const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 export function placeholders(text: string): string[] {
+  if (!text.includes('${')) return []; // most text has none: skip the regular expression
   return [...text.matchAll(PLACEHOLDER)].map((m) => m[1]!);
 }
 

@@ -5,6 +5,7 @@
 import { isAlias, LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import type { Problem } from './errors.js';
+import { fastParseYaml } from './fast-yaml.js';
 import { lintRunbook } from './lint.js';
 import type { Runbook } from './runbook.js';
 import { runbookSchema } from './schema.js';
@@ -21,7 +22,16 @@ export function hasErrors(problems: readonly Problem[]): boolean {
   return problems.some((p) => p.severity === 'error');
 }
 
-export function parseRunbook(text: string, file: string): LoadResult {
+export interface ParseOptions {
+  /** Try the fast YAML parser first (the default; tests compare both paths). */
+  fast?: boolean;
+}
+
+export function parseRunbook(text: string, file: string, options: ParseOptions = {}): LoadResult {
+  if (options.fast !== false) {
+    const quick = parseFast(text, file);
+    if (quick) return quick;
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true, strict: true });
   const problems: Problem[] = [];
@@ -38,7 +48,11 @@ export function parseRunbook(text: string, file: string): LoadResult {
   } catch (e) {
     // The yaml library refuses a document whose aliases expand too far (a "billion laughs").
     const at = firstAlias(doc, lineCounter);
-    return { runbook: undefined, problems: [...problems, { file, ...at, severity: 'error', message: `YAML aliases expand too far (${(e as Error).message.toLowerCase()}): a runbook may expand aliases at most ${MAX_ALIAS_EXPANSION} times` }] };
+    const why = (e as Error).message;
+    const message = /unresolved alias/i.test(why)
+      ? `YAML alias with no anchor: ${why.replace(/^.*?unresolved alias/i, 'unresolved alias').toLowerCase()}`
+      : `YAML aliases expand too far (${why.toLowerCase()}): a runbook may expand aliases at most ${MAX_ALIAS_EXPANSION} times`;
+    return { runbook: undefined, problems: [...problems, { file, ...at, severity: 'error', message }] };
   }
   const locator = makeLocator(doc, lineCounter);
   if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data)) {
@@ -145,6 +159,28 @@ function aliasProblem(doc: Document, lineCounter: LineCounter, file: string): Pr
     return undefined;
   });
   return at ? { file, ...at, severity: 'error', message: `too many YAML aliases (more than ${MAX_ALIASES}): refused as a guard against alias bombs; write the values out` } : undefined;
+}
+
+/**
+ * The fast path, for a runbook in everyday YAML that matches the schema: `yaml`'s document (with
+ * the positions of every node) is built only if a lint problem needs a position. Anything else
+ * (YAML the fast parser declines, a schema problem) takes the full path, which places each problem.
+ */
+function parseFast(text: string, file: string): LoadResult | undefined {
+  const fast = fastParseYaml(text);
+  if (!fast) return undefined;
+  const parsed = runbookSchema.safeParse(fast.value);
+  if (!parsed.success) return undefined;
+  let located: Locator | undefined;
+  const locator = (): Locator => {
+    if (!located) {
+      const lineCounter = new LineCounter();
+      located = makeLocator(parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true, strict: true }), lineCounter);
+    }
+    return located;
+  };
+  const lazy: Locator = { value: (p) => locator().value(p), key: (p) => locator().key(p), has: (p) => locator().has(p), lines: (p) => locator().lines(p) };
+  return { runbook: parsed.data, problems: sortProblems(lintRunbook(parsed.data, file, lazy)) };
 }
 
 function yamlProblem(err: YAMLError, file: string, text: string, severity: Problem['severity']): Problem {

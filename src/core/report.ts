@@ -50,6 +50,8 @@ function stepOf(e: RunEvent): string | undefined {
 
 export function utc(ts: string | undefined): string {
   if (!ts) return '—';
+  // The usual shape (toISOString), without regular expressions: reports of 100,000 events call this for each.
+  if (ts.length === 24 && ts[10] === 'T' && ts[19] === '.' && ts[23] === 'Z') return `${ts.slice(0, 10)} ${ts.slice(11, 19)}`;
   return ts.replace('T', ' ').replace(/\.\d+Z$/, '').replace(/Z$/, '');
 }
 

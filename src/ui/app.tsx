@@ -2,9 +2,9 @@
  * The full-screen run: renders the engine's state and the request it waits on, and turns keys
  * (through the pure keymap) into answers and session actions. No run logic lives here.
  */
-import { Box, useInput } from 'ink';
+import { Box, useInput, useStdout } from 'ink';
 import { Text } from './text.js';
-import { useCallback, useRef, useState, useSyncExternalStore } from 'react';
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { nextEffect } from '../core/machine.js';
 import type { OperatorAnswer, OperatorRequest } from '../core/ports.js';
 import type { Run } from '../core/runner.js';
@@ -13,6 +13,7 @@ import { keyToAction, type Screen } from './keymap.js';
 import { parseWhen } from '../core/when.js';
 import { AskPanel, ConfirmPanel, DecidePanel, GoPanel, HelpOverlay, MilestoneOverlay, TextOverlay, YesNoOverlay } from './panels.js';
 import { PhaseList } from './phase-list.js';
+import { listHeight } from './phase-window.js';
 import { PreviousStep, StepView } from './step-view.js';
 import { useColor } from './theme.js';
 
@@ -64,8 +65,22 @@ type Overlay =
 
 const REASON_TITLE = { skip: 'Why skip this step?', override: 'Why count this failed check as passed?', 'mark-done': 'Why mark this step done?' } as const;
 
-export function App({ run, bridge, interrupt, now }: { run: Run; bridge: InkBridge; interrupt: () => void; now?: () => number }) {
+/** The terminal's height, kept up to date when it is resized (24 when unknown). */
+function useTerminalRows(fixed: number | undefined): number {
+  const { stdout } = useStdout();
+  const [rows, setRows] = useState(() => fixed ?? (stdout.rows || 24));
+  useEffect(() => {
+    if (fixed !== undefined) return;
+    const onResize = () => setRows(stdout.rows || 24);
+    stdout.on('resize', onResize);
+    return () => void stdout.off('resize', onResize);
+  }, [stdout, fixed]);
+  return fixed ?? rows;
+}
+
+export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run; bridge: InkBridge; interrupt: () => void; now?: () => number; rows?: number }) {
   const c = useColor();
+  const rows = useTerminalRows(fixedRows);
   useSyncExternalStore(bridge.subscribe, bridge.snapshot);
   const state = run.state;
   const pending = bridge.pending;
@@ -282,7 +297,7 @@ export function App({ run, bridge, interrupt, now }: { run: Run; bridge: InkBrid
         tools={run.events.slice(0, 16).flatMap((e) => (e.type === 'rehearsal.tool' ? [e] : []))}
       />
       <Box>
-        <PhaseList state={state} current={step?.id} title={titleOf} />
+        <PhaseList state={state} current={step?.id} title={titleOf} height={listHeight(rows, state.targets.length)} />
         <Box flexDirection="column" flexGrow={1}>
           {previous ? <PreviousStep run={run} id={previous} /> : null}
           {step && st ? <StepView step={step} title={run.title(step.id)} st={st} preview={run.preview(step)} cursor={cursor} busy={screenOf().kind === 'busy'} fill={(t) => run.text(t)} /> : null}
