@@ -39,7 +39,8 @@ describe('checks: READ ONLY transaction, statement_timeout, bind parameters', ()
 
   it('times out a slow statement with statement_timeout and says so', async () => {
     const r = await dbs.check('prod', 'SELECT pg_sleep(5)', [], 200, never);
-    expect(r).toEqual({ ok: false, error: 'timed out after 200ms (statement_timeout); the statement was cancelled' });
+    // The SQLSTATE travels with it: a statement timeout is worth a retry (a lock may be gone).
+    expect(r).toEqual({ ok: false, error: 'timed out after 200ms (statement_timeout); the statement was cancelled', code: '57014' });
     // The connection is still usable afterwards.
     expect((await dbs.check('prod', 'SELECT 1', [], 1000, never)).ok).toBe(true);
   });
@@ -58,14 +59,14 @@ describe('checks: READ ONLY transaction, statement_timeout, bind parameters', ()
     const ac = new AbortController();
     const pending = dbs.check('prod', 'SELECT pg_sleep(10)', [], 20_000, ac.signal);
     setTimeout(() => ac.abort(), 300);
-    expect(await pending).toEqual({ ok: false, error: 'cancelled by the operator' });
+    expect(await pending).toEqual({ ok: false, error: 'cancelled by the operator', code: '57014' });
   });
 
   it('reports a refused connection without throwing', async () => {
     const port = await freePort();
     const down = new PgDatabases({ prod: resolveConnection(`postgresql://postgres:pw@127.0.0.1:${port}/nothing`, {}, 'prod') });
     const r = await down.check('prod', 'SELECT 1', [], 1000, never);
-    expect(r).toEqual({ ok: false, error: `cannot connect to prod (127.0.0.1:${port}/nothing): connection refused (is the database running and reachable?)` });
+    expect(r).toEqual({ ok: false, error: `cannot connect to prod (127.0.0.1:${port}/nothing): connection refused (is the database running and reachable?)`, code: 'ECONNREFUSED' });
     expect(await down.inspect('prod')).toEqual({ unreachable: expect.stringContaining('connection refused') });
     await down.close();
   });
