@@ -65,22 +65,26 @@ type Overlay =
 
 const REASON_TITLE = { skip: 'Why skip this step?', override: 'Why count this failed check as passed?', 'mark-done': 'Why mark this step done?' } as const;
 
-/** The terminal's height, kept up to date when it is resized (24 when unknown). */
-function useTerminalRows(fixed: number | undefined): number {
+/** The terminal's height and width, kept up to date when it is resized (24×80 when unknown). */
+function useTerminalSize(fixed: number | undefined): { rows: number; columns: number } {
   const { stdout } = useStdout();
-  const [rows, setRows] = useState(() => fixed ?? (stdout.rows || 24));
+  const [size, setSize] = useState(() => ({ rows: fixed ?? (stdout.rows || 24), columns: stdout.columns || 80 }));
   useEffect(() => {
-    if (fixed !== undefined) return;
-    const onResize = () => setRows(stdout.rows || 24);
+    const onResize = () => setSize({ rows: fixed ?? (stdout.rows || 24), columns: stdout.columns || 80 });
     stdout.on('resize', onResize);
     return () => void stdout.off('resize', onResize);
   }, [stdout, fixed]);
-  return fixed ?? rows;
+  return size;
+}
+
+/** The phase list's width: a third of a wide terminal (titles are cut less), never under 38 columns or over 64. */
+export function listWidth(columns: number): number {
+  return Math.max(38, Math.min(64, Math.floor(columns / 3)));
 }
 
 export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run; bridge: InkBridge; interrupt: () => void; now?: () => number; rows?: number }) {
   const c = useColor();
-  const rows = useTerminalRows(fixedRows);
+  const { rows, columns } = useTerminalSize(fixedRows);
   useSyncExternalStore(bridge.subscribe, bridge.snapshot);
   const state = run.state;
   const pending = bridge.pending;
@@ -297,7 +301,7 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
         tools={run.events.slice(0, 16).flatMap((e) => (e.type === 'rehearsal.tool' ? [e] : []))}
       />
       <Box>
-        <PhaseList state={state} current={step?.id} title={titleOf} height={listHeight(rows, state.targets.length)} />
+        <PhaseList state={state} current={step?.id} title={titleOf} height={listHeight(rows, state.targets.length)} width={listWidth(columns)} />
         <Box flexDirection="column" flexGrow={1}>
           {previous ? <PreviousStep run={run} id={previous} /> : null}
           {step && st ? <StepView step={step} title={run.title(step.id)} st={st} preview={run.preview(step)} cursor={cursor} busy={screenOf().kind === 'busy'} fill={(t) => run.text(t)} /> : null}

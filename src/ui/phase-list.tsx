@@ -13,7 +13,7 @@ import { useColor } from './theme.js';
 export { MIN_HEIGHT, phaseListRows, STAGE_MARK, type ListRow } from './phase-window.js';
 
 /** Re-rendered only when the run's state, the current step or the height changes (not on every cursor move). */
-export const PhaseList = memo(function PhaseList({ state, current, height = 14, title = (id) => state.plan.steps[id]!.title }: { state: RunState; current: string | undefined; height?: number; title?: (id: string) => string }) {
+export const PhaseList = memo(function PhaseList({ state, current, height = 14, width = 38, title = (id) => state.plan.steps[id]!.title }: { state: RunState; current: string | undefined; height?: number; width?: number; title?: (id: string) => string }) {
   const c = useColor();
   const { plan } = state;
   const currentPhase = current ? plan.steps[current]?.phase.id : undefined;
@@ -55,7 +55,7 @@ export const PhaseList = memo(function PhaseList({ state, current, height = 14, 
     };
   });
   return (
-    <Box flexDirection="column" width={38} flexShrink={0} paddingRight={1}>
+    <Box flexDirection="column" width={width} flexShrink={0} paddingRight={1}>
       {lines.map((l) => (
         <Box key={l.key}>{l.node}</Box>
       ))}

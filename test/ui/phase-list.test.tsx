@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { initialState } from '../../src/core/machine.js';
 import { parseRunbook } from '../../src/core/load.js';
 import { buildPlan, type Plan } from '../../src/core/plan.js';
-import { App, InkBridge } from '../../src/ui/app.js';
+import { App, InkBridge, listWidth } from '../../src/ui/app.js';
 import { PhaseList, phaseListRows } from '../../src/ui/phase-list.js';
 import { ThemeContext } from '../../src/ui/theme.js';
 import { makeRun } from '../helpers/engine.js';
@@ -127,5 +127,22 @@ describe('the run screen on a long runbook', () => {
       ui.stdin.write('\r');
     }
     ui.unmount();
+  });
+});
+
+describe('the phase list on a wide terminal', () => {
+  it('takes a third of the width (38 to 64 columns), so long titles are cut less', () => {
+    expect(listWidth(80)).toBe(38);
+    expect(listWidth(150)).toBe(50);
+    expect(listWidth(400)).toBe(64);
+    const { runbook } = parseRunbook(
+      'id: w\ntitle: W\nversion: 1\nphases:\n  - id: p\n    title: Mark the failed migration rolled back before deploying\n    kind: other\n    steps:\n      - {id: s, title: Record 20240103000000_add_post_index as rolled back, checklist: [x]}\n',
+      'w.yaml',
+    );
+    const state = initialState(buildPlan(runbook!, 'incident', {}));
+    const narrow = render(<PhaseList state={state} current="s" width={38} />).lastFrame()!;
+    const wide = render(<PhaseList state={state} current="s" width={64} />).lastFrame()!;
+    expect(narrow).not.toContain('Record 20240103000000_add_post_index as rolled back');
+    expect(wide).toContain('Record 20240103000000_add_post_index as rolled back');
   });
 });
