@@ -244,6 +244,7 @@ export async function runSession(opts: SessionOptions): Promise<number> {
       databaseEnv: { ...databaseEnv, ...(opts.extraEnv ?? {}) },
       connectionEnv,
       readOnlyDatabaseEnv,
+      interface: opts.ui,
       scrubEnv: REDIRECTING_ENV,
       ...(opts.runReadOnlyCommands ? { runReadOnlyCommands: true } : {}),
       baseEnv: opts.baseEnv,

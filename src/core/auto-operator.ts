@@ -22,7 +22,7 @@ export function autoOperator(opts: AutoOptions): Operator {
         case 'go':
           return { kind: 'go' };
         case 'confirm':
-          if (allowed.includes(req.word)) return { kind: 'typed', text: req.word };
+          if (allowed.includes(req.word)) return { kind: 'typed', text: req.word, by: 'confirm-target' };
           return {
             kind: 'stop',
             reason: opts.confirmTarget === undefined

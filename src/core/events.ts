@@ -89,6 +89,8 @@ export type RunEvent =
       operator: string;
       host: string;
       mode: Mode;
+      /** Who answers the run's questions: a person (ink, plain) or nobody (auto: --auto). */
+      interface?: 'ink' | 'plain' | 'auto';
       targets: TargetInfo[];
       inputs: Record<string, string>;
       /** The runbook's shape, so the transcript alone can be scored and reported. */
@@ -98,7 +100,8 @@ export type RunEvent =
   | { type: 'input.set'; step?: string; name: string; value: string }
   | { type: 'step.started'; step: string; phase: string; attempt: number }
   | { type: 'checklist.ticked'; step: string; item: number; text: string; checked: boolean }
-  | { type: 'confirmation'; step: string; target: string; typed: string; matched: boolean }
+  /** via: how it was given when no person typed it (an unattended run's --confirm-target). */
+  | { type: 'confirmation'; step: string; target: string; typed: string; matched: boolean; via?: 'confirm-target' }
   /**
    * pgid: the process group the command runs in (its leader's pid), recorded before the command is
    * let go, so a resumed run can find it still running; pgidStart: the leader's start time (Linux).

@@ -49,12 +49,19 @@ function table(result: { columns: string[]; rows: Array<Array<string | null>>; r
 export { table as formatTable };
 
 const FORMATTERS: Formatters = {
-  'run.started': (e) => `run of ${e.runbook.id} v${e.runbook.version} started by ${e.operator} on ${e.host} (${e.mode})`,
+  'run.started': (e) => `run of ${e.runbook.id} v${e.runbook.version} started by ${e.operator} on ${e.host} (${e.mode}${e.interface === 'auto' ? ', unattended: --auto' : ''})`,
   'run.resumed': (e) => `run resumed by ${e.operator}${e.recovered ? `; ${e.recovered}` : ''}${e.runbookChanged ? '; the runbook file changed since the run started' : ''}`,
   'input.set': (e) => `input ${e.name} = ${e.value}`,
   'step.started': (e) => `started${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`,
   'checklist.ticked': (e) => `${e.checked ? 'ticked' : 'unticked'}: ${e.text}`,
-  confirmation: (e) => (e.matched ? `target confirmed: typed "${e.typed}"` : `confirmation did not match: typed "${e.typed}", target is "${e.target}"; nothing ran`),
+  confirmation: (e) =>
+    e.matched
+      ? e.via === 'confirm-target'
+        ? `target confirmed by --confirm-target "${e.typed}" (unattended: no one typed it)`
+        : `target confirmed: typed "${e.typed}"`
+      : e.typed === ''
+        ? `confirmation cancelled; nothing ran`
+        : `confirmation did not match: typed "${e.typed}", target is "${e.target}"; nothing ran`,
   'command.started': (e) => `$ ${e.command}${e.readOnlySession ? '  (in a session forced read-only)' : ''}`,
   'command.output': () => undefined,
   'command.exited': (e) =>

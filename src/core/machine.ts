@@ -337,8 +337,11 @@ export function rollbackSummary(state: RunState): { undone: string[]; notUndone:
     // Said from what ran, never assumed: whether the database is as it was takes a comparison
     // (a drill fingerprints it before and after; in an incident, check it).
     const checks = (state.rollback?.queue ?? []).filter((id) => state.plan.steps[id]?.action === 'check' && state.steps[id]?.stage === 'passed');
+    const compared = state.plan.mode === 'rehearsal'
+      ? 'The drill compares the whole database with its state before the first step next.'
+      : 'That the whole database is back to its state before the run has not been compared: check it.';
     summary = undone.length
-      ? `Every step that changed the target was undone by its rollback step (${undone.join(', ')})${checks.length ? `, and the rollback's checks pass (${checks.join(', ')})` : ''}. That the whole database is back to its state before the run has not been compared: check it.`
+      ? `Every step that changed the target was undone by its rollback step (${undone.join(', ')})${checks.length ? `, and the rollback's checks pass (${checks.join(', ')})` : ''}. ${compared}`
       : 'Nothing had changed the target; nothing needed undoing.';
   } else {
     const parts: string[] = [];

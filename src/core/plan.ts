@@ -20,7 +20,7 @@ export interface PlanStep {
   rollback: string | undefined;
   irreversible: boolean;
   onFailure: 'stop' | 'rollback' | 'continue';
-  /** The operator says "go" before it starts (it acts on something); checks and checklists start by themselves. */
+  /** The operator says "go" before it starts (a command, or a write); checks and checklists start by themselves. */
   needsGo: boolean;
   inRollback: boolean;
   step: Step;
@@ -66,7 +66,9 @@ export function buildPlan(runbook: Runbook, mode: Mode, targets: Readonly<Record
         rollback: step.rollback,
         irreversible: step.irreversible === true,
         onFailure: step.on_failure ?? 'stop',
-        needsGo: writes && (action === 'run' || action === 'sql' || action === 'migrations'),
+        // Every command waits for the operator's go, whatever its label (a label cannot prove a
+        // program harmless); writes of SQL and tracking rows too. Checks and checklists start by themselves.
+        needsGo: action === 'run' || (writes && (action === 'sql' || action === 'migrations')),
         inRollback,
         step,
       };

@@ -117,7 +117,8 @@ export type OperatorRequest =
 export type OperatorAnswer =
   | { kind: 'go' }
   | { kind: 'done' }
-  | { kind: 'typed'; text: string }
+  /** by: 'confirm-target' when an unattended run (--auto) answered with --confirm-target, not a person. */
+  | { kind: 'typed'; text: string; by?: 'confirm-target' }
   | { kind: 'value'; value: string }
   | { kind: 'skip'; reason: string }
   | { kind: 'retry' }

@@ -42,6 +42,8 @@ export interface RunContext {
   scrubEnv?: readonly string[];
   /** --dry-run only: run the commands labelled read-only, in a session forced read-only. */
   runReadOnlyCommands?: boolean;
+  /** Who answers: a person at the full-screen or line interface, or nobody (--auto). */
+  interface?: 'ink' | 'plain' | 'auto';
   /** Environment the commands start from (the process's own, by default). */
   baseEnv: Record<string, string | undefined>;
   targets: TargetInfo[];
@@ -301,6 +303,7 @@ export class Run implements Session {
           operator: ctx.operatorName,
           host: ctx.host,
           mode: ctx.mode,
+          ...(ctx.interface ? { interface: ctx.interface } : {}),
           targets: ctx.targets,
           inputs: display,
           plan: {
@@ -431,7 +434,7 @@ export class Run implements Session {
     );
     if (answer.kind === 'typed') {
       const typed = answer.text.trim();
-      this.record({ type: 'confirmation', step: step.id, target: word, typed, matched: typed === word });
+      this.record({ type: 'confirmation', step: step.id, target: word, typed, matched: typed === word, ...(answer.by ? { via: answer.by } : {}) });
       return;
     }
     if (this.handleCommon(step, answer)) return;

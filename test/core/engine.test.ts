@@ -318,3 +318,21 @@ describe('whether a retry can help', () => {
     expect(retryMayHelp(st({ lastCheck: { pass: false, failures: ['expected 1 row(s), got 0'], attempt: 1 } }))).toBeUndefined();
   });
 });
+
+describe('commands wait for the operator', () => {
+  it('a command labelled read-only still asks "go" before it runs (a label proves nothing about a program)', async () => {
+    const asked: string[] = [];
+    const base = autoOperator({ confirmTarget: undefined, values: {} });
+    const r = makeRun(`id: ro\ntitle: RO\nversion: 1\nphases:\n  - id: p\n    title: P\n    kind: prepare\n    steps:\n      - {id: look, title: Look, run: ls, effect: read-only}\n`, {
+      operator: {
+        async request(req, session) {
+          asked.push(`${req.kind}:${req.step.id}`);
+          return base.request(req, session);
+        },
+      },
+    });
+    expect(await r.run.execute()).toBe('completed');
+    expect(asked).toEqual(['go:look']);
+    expect(r.shell.ran).toEqual(['ls']);
+  });
+});

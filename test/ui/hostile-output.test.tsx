@@ -67,6 +67,9 @@ describe('data never reaches the terminal as control characters', () => {
       }
       throw new Error(`timed out; last frame:\n${ui.lastFrame()}`);
     };
+    // Every command waits for the operator's go, read-only label or not.
+    await waitFor((f) => f.includes('Enter: run it'));
+    ui.stdin.write('\r');
     const failed = await waitFor((f) => f.includes('FAILED'));
     expect(failed).toContain('\\x1b[44;97m');
     expect(failed).toContain('16.4 \\x1b]0;pwned\\x07');
