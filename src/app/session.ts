@@ -210,8 +210,10 @@ export async function runSession(opts: SessionOptions): Promise<number> {
 
   const values = { ...opts.values };
   let inner: Operator;
+  // Plain mode explains a step before asking about it: the printer, made below, prints the header.
+  let announce: ((stepId: string) => void) | undefined;
   if (opts.ui === 'auto') inner = autoOperator({ confirmTarget: opts.confirmTarget, values, onUnknown: opts.onUnknown });
-  else if (opts.ui === 'plain') inner = (await import('../adapters/prompts.js')).plainOperator({}, write);
+  else if (opts.ui === 'plain') inner = (await import('../ui/plain-operator.js')).plainOperator({}, write, { announce: (id) => announce?.(id) });
   else inner = { request: async () => ({ kind: 'quit' }) }; // replaced by the Ink app below
   const operator = new Interruptible(opts.wrapOperator ? opts.wrapOperator(inner) : inner);
 
@@ -279,7 +281,9 @@ export async function runSession(opts: SessionOptions): Promise<number> {
         operator.inner = opts.wrapOperator ? opts.wrapOperator(ink) : ink;
       }, () => operator.interrupt());
     } else {
-      run.subscribe(plainPrinter(plan, write, journal.path ? path.relative(process.cwd(), journal.path) || journal.path : undefined, (id) => run.title(id), (t) => run.text(t)));
+      const printer = plainPrinter(plan, write, journal.path ? path.relative(process.cwd(), journal.path) || journal.path : undefined, (id) => run.title(id), (t) => run.text(t));
+      announce = (id) => printer.announce(id, run.state.status === 'rolling-back');
+      run.subscribe(printer);
       outcome = await run.execute();
     }
     await opts.afterRun?.(run, outcome);

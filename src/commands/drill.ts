@@ -43,7 +43,7 @@ async function pick(): Promise<string> {
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
     throw new UsageError('name the runbook to rehearse: drillbook drill <id>', `runbooks: ${entries.map((e) => e.id).join(', ')}`);
   }
-  const { pickRunbook } = await import('../adapters/prompts.js');
+  const { pickRunbook } = await import('../ui/plain-operator.js');
   const chosen = await pickRunbook(entries);
   markWarm();
   if (!chosen) throw new DrillbookError('nothing chosen', { exitCode: 130 });

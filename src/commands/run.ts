@@ -33,7 +33,7 @@ async function fillMissing(missing: string[], loaded: ReturnType<typeof loadRunb
   if (ui === 'auto' || !process.stdin.isTTY) {
     throw new UsageError(`no value for input${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, `pass ${missing.map((m) => `--var ${m}=VALUE`).join(' ')}`);
   }
-  const { askMissingInputs } = await import('../adapters/prompts.js');
+  const { askMissingInputs } = await import('../ui/plain-operator.js');
   const asked = await askMissingInputs(missing, loaded.runbook.inputs ?? {});
   if (!asked) throw new DrillbookError('cancelled before the run started; nothing was recorded', { exitCode: 130 });
   Object.assign(values, asked);

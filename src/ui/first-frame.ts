@@ -10,7 +10,7 @@
  * no secret) and only what the runbook says.
  */
 
-/** How many runbooks the picker shows at once (adapters/prompts.ts uses it too). */
+/** How many runbooks the picker shows at once (ui/plain-operator.ts uses it too). */
 export const PICKER_PAGE_SIZE = 12;
 
 export interface Terminal {

@@ -12,6 +12,11 @@ import { shownHost } from '../core/target.js';
 
 export interface Printer {
   (state: RunState, event: Recorded | undefined): void;
+  /**
+   * Print a step's header and notes now, before the operator is asked about it: the question
+   * comes after the explanation, and step.started does not print them again.
+   */
+  announce(stepId: string, rollingBack?: boolean): void;
 }
 
 const ENV_WORD: Record<string, string> = { production: 'PRODUCTION', staging: 'STAGING', development: 'DEVELOPMENT', rehearsal: 'REHEARSAL' };
@@ -48,7 +53,18 @@ export function plainPrinter(plan: Plan, rawWrite: (s: string) => void, transcri
     if (rest) write(`${indent(rest, '   | ')}\n`);
     delete pending[step];
   };
-  return (state, e) => {
+  let announced: string | undefined;
+  const header = (ps: Plan['steps'][string], rollingBack: boolean) => {
+    if (ps.phase.id !== lastPhase) {
+      lastPhase = ps.phase.id;
+      const n = plan.phases.findIndex((p) => p.id === ps.phase.id) + 1;
+      write(`\n== Phase ${n}/${plan.phases.length}: ${ps.phase.title} [${ps.phase.kind}]${rollingBack ? ' (ROLLBACK)' : ''}\n`);
+    }
+    lastStep = ps.id;
+    write(`-- ${ps.id}: ${title(ps.id)}  [${ps.action}, ${ps.effect}${ps.database ? ` on ${ps.database}` : ''}]\n`);
+    if (ps.step.notes) write(`${indent(fill(ps.step.notes).trim())}\n`);
+  };
+  const printer = (state: RunState, e: Recorded | undefined): void => {
     if (!e) return;
     if (e.type === 'run.started') {
       write(`drillbook ${e.drillbook}: ${e.runbook.title} (${e.runbook.id} v${e.runbook.version})\n`);
@@ -66,14 +82,9 @@ export function plainPrinter(plan: Plan, rawWrite: (s: string) => void, transcri
     const stepId = 'step' in e && typeof e.step === 'string' ? e.step : undefined;
     const ps = stepId ? plan.steps[stepId] : undefined;
     if (ps && e.type === 'step.started') {
-      if (ps.phase.id !== lastPhase) {
-        lastPhase = ps.phase.id;
-        const n = plan.phases.findIndex((p) => p.id === ps.phase.id) + 1;
-        write(`\n== Phase ${n}/${plan.phases.length}: ${ps.phase.title} [${ps.phase.kind}]${state.status === 'rolling-back' ? ' (ROLLBACK)' : ''}\n`);
-      }
-      lastStep = ps.id;
-      write(`-- ${ps.id}: ${title(ps.id)}  [${ps.action}, ${ps.effect}${ps.database ? ` on ${ps.database}` : ''}]\n`);
-      if (ps.step.notes) write(`${indent(fill(ps.step.notes).trim())}\n`);
+      // Announced before its question: the header is already on screen, unless something came between.
+      if (announced !== ps.id || lastStep !== ps.id) header(ps, state.status === 'rolling-back');
+      announced = undefined;
     }
     if (e.type === 'command.started') live.delete(e.step);
     if (e.type === 'command.output') {
@@ -101,4 +112,12 @@ export function plainPrinter(plan: Plan, rawWrite: (s: string) => void, transcri
       write(`${indent(formatTable({ columns: ['migration', 'state', 'evidence'], rows: e.table.map((r) => [r.name, r.state, r.evidence]), rowCount: e.table.length }, 200))}\n`);
     }
   };
+  return Object.assign(printer, {
+    announce(stepId: string, rollingBack = false) {
+      const ps = plan.steps[stepId];
+      if (!ps || (announced === stepId && lastStep === stepId)) return;
+      header(ps, rollingBack);
+      announced = stepId;
+    },
+  });
 }

@@ -7,8 +7,8 @@ import type { DecisionOption } from '../core/machine.js';
 import { parseWhen } from '../core/when.js';
 import type { Operator, OperatorAnswer, OperatorRequest, Session } from '../core/ports.js';
 import { visible, visibleLine } from '../core/sanitize.js';
-import { PICKER_PAGE_SIZE, takeOverFirstFrame } from '../ui/first-frame.js';
-import { indent } from '../ui/plain-printer.js';
+import { PICKER_PAGE_SIZE, takeOverFirstFrame } from './first-frame.js';
+import { indent } from './plain-printer.js';
 
 export interface PromptIO {
   input?: NodeJS.ReadableStream;
@@ -48,7 +48,12 @@ const DECISION_LABEL: Record<DecisionOption, string> = {
   quit: 'Quit (the run can be resumed)',
 };
 
-export function plainOperator(io: PromptIO = {}, rawWrite: (s: string) => void = (s) => process.stdout.write(s)): Operator {
+export interface PlainOperatorHooks {
+  /** Print the step's header and notes before asking whether to run it (the printer's announce). */
+  announce?: (stepId: string) => void;
+}
+
+export function plainOperator(io: PromptIO = {}, rawWrite: (s: string) => void = (s) => process.stdout.write(s), hooks: PlainOperatorHooks = {}): Operator {
   // Previews, failures and errors carry data (input values, database errors): shown, never obeyed.
   const write = (s: string) => rawWrite(visible(s));
   const reason = async (what: string): Promise<string> =>
@@ -57,6 +62,7 @@ export function plainOperator(io: PromptIO = {}, rawWrite: (s: string) => void =
   const ask = async (req: OperatorRequest, session: Session): Promise<OperatorAnswer> => {
     switch (req.kind) {
       case 'go': {
+        hooks.announce?.(req.step.id);
         if (req.note) write(`   ${req.note}\n`);
         write(`${indent(req.dryRun ? `[dry run] would run:\n${req.preview}` : `will run:\n${req.preview}`)}\n`);
         if (req.rollback) write(`   rollback: ${req.rollback}\n`);

@@ -1,0 +1,70 @@
+/** Plain mode through the real CLI, as a screen reader or a dumb terminal gets it. */
+import { execa } from 'execa';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BIN } from '../helpers/cli.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('plain mode', () => {
+  it('explains a step (its phase, title and notes) before asking whether to run it, and only once', async () => {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'drillbook-plain-'));
+    dirs.push(cwd);
+    writeFileSync(
+      path.join(cwd, 'rb.yaml'),
+      `id: plain
+title: Plain
+version: 1
+phases:
+  - id: look
+    title: Look around
+    kind: verify
+    steps:
+      - id: first
+        title: Print the first word
+        notes: This only prints a word; nothing changes.
+        run: echo one
+        effect: read-only
+      - id: second
+        title: Print the second word
+        run: echo two
+        effect: read-only
+`,
+    );
+    const child = execa(process.execPath, [BIN, 'run', 'rb.yaml', '--plain'], { cwd, env: { CI: 'true', NO_COLOR: '1' }, reject: false, stdin: 'pipe' });
+    let out = '';
+    let answered = 0;
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      // Enter ("Run it") once per question, as it appears.
+      const asked = out.split(/Run step \w+\?/).length - 1;
+      while (answered < asked) {
+        answered++;
+        child.stdin?.write('\n');
+      }
+    });
+    const r = await child;
+    expect(r.exitCode, out + r.stderr).toBe(0);
+    const plain = out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+    const phase = plain.indexOf('== Phase 1/1: Look around');
+    const header = plain.indexOf('-- first: Print the first word');
+    const notes = plain.indexOf('This only prints a word; nothing changes.');
+    const question = plain.indexOf('Run step first?');
+    expect(phase, plain).toBeGreaterThanOrEqual(0);
+    expect(phase).toBeLessThan(header);
+    expect(header).toBeLessThan(notes);
+    expect(notes).toBeLessThan(question);
+    expect(plain.indexOf('-- second: Print the second word')).toBeLessThan(plain.indexOf('Run step second?'));
+    // Said once: not again when the step starts.
+    expect(plain.split('-- first: Print the first word').length - 1).toBe(1);
+    expect(plain.split('This only prints a word').length - 1).toBe(1);
+    expect(plain.split('== Phase 1/1').length - 1).toBe(1);
+    expect(plain).toMatch(/\| one/);
+    expect(plain).toMatch(/\| two/);
+  }, 60_000);
+});
