@@ -8,6 +8,7 @@
  */
 import { readTranscript } from '../app/transcript-file.js';
 import type { Recorded } from '../core/events.js';
+import { visibleLine } from '../core/sanitize.js';
 
 export interface VerifyOptions {
   /** A hash recorded outside the file (the incident ticket): the chain must contain it. */
@@ -61,7 +62,16 @@ export function verifyCommand(transcript: string, opts: VerifyOptions = {}, out:
   if (opts.hash) {
     const want = opts.hash.trim().toLowerCase();
     const at = events.find((e) => e.hash === want);
-    if (at) w(`ANCHORED: the hash from the ticket is event ${at.seq} of ${events.length}: events 1–${at.seq} are the ones it was taken from${at.seq < events.length ? `; ${events.length - at.seq} came after` : ''}`);
+    const full = events[0]?.hash.length ?? 64;
+    if (!at && !/^[0-9a-f]+$/.test(want)) {
+      w(`NOT CHECKED: "${visibleLine(opts.hash.trim()).slice(0, 80)}" is not a hash: a hash is ${full} hex digits (0-9, a-f), as printed at the end of the run ("Last hash: …")`);
+      code = 1;
+    } else if (!at && want.length < full) {
+      // A prefix proves little (a forger can search for one): the whole hash is required.
+      const matches = events.filter((e) => e.hash.startsWith(want));
+      w(`NOT CHECKED: the hash given has ${want.length} hex digits; a full one has ${full}. Paste all of it (a shortened hash is too easy to forge)${matches.length ? `; ${matches.length === 1 ? `event ${matches[0]!.seq} begins with it` : `${matches.length} events begin with it`}` : '; no event begins with it either'}`);
+      code = 1;
+    } else if (at) w(`ANCHORED: the hash from the ticket is event ${at.seq} of ${events.length}: events 1–${at.seq} are the ones it was taken from${at.seq < events.length ? `; ${events.length - at.seq} came after` : ''}`);
     else {
       w(`NOT ANCHORED: no event has the hash ${want}: this file is not the one that hash was taken from (rewritten, re-sealed, or another run)`);
       code = 1;

@@ -88,6 +88,21 @@ describe('verify says what the file can prove', () => {
     expect(v.stdout).toContain(`ANCHORED: the hash from the ticket is event ${all.length} of ${all.length}`);
   });
 
+  it('a shortened or mistyped hash from the ticket is not checked, and says why (a prefix is too easy to forge)', async () => {
+    const { cwd, file } = await finishedRun();
+    const last = events(file).at(-1)!.hash;
+    const short = await drillbook(['verify', file, '--hash', last.slice(0, 16)], { cwd });
+    expect(short.exitCode).toBe(1);
+    expect(short.stdout).toContain(`NOT CHECKED: the hash given has 16 hex digits; a full one has ${last.length}`);
+    expect(short.stdout).toContain(`event ${events(file).length} begins with it`);
+    const typo = await drillbook(['verify', file, '--hash', `${last.slice(0, -1)}z`], { cwd });
+    expect(typo.exitCode).toBe(1);
+    expect(typo.stdout).toContain('is not a hash');
+    const upper = await drillbook(['verify', file, '--hash', ` ${last.toUpperCase()} `], { cwd });
+    expect(upper.exitCode, upper.stdout).toBe(0);
+    expect(upper.stdout).toContain('ANCHORED');
+  });
+
   it('a cut tail: "incomplete: ends at seq N", exit 1', async () => {
     const { cwd, file } = await finishedRun();
     const kept = lines(file).slice(0, -3);
