@@ -1,8 +1,8 @@
 /** The report written next to the transcript when a run ends: temp file, fsync, rename, fsync the folder. */
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { writeMarkdown, type Sink } from '../core/report.js';
-import { readTranscript } from './transcript-file.js';
+import { writeMarkdown, type ReportExtra, type Sink } from '../core/report.js';
+import { integrityNote, readTranscript } from './transcript-file.js';
 
 const CHUNK = 64 * 1024;
 
@@ -67,11 +67,12 @@ export function writeFileDurably(file: string, content: string): void {
 }
 
 /** Write `<transcript>.md`; returns its path, or undefined (with a warning) if it could not be written. */
-export function writeReportFor(transcript: string, err: NodeJS.WritableStream, extra: { score?: string } = {}): string | undefined {
+export function writeReportFor(transcript: string, err: NodeJS.WritableStream, extra: Pick<ReportExtra, 'score'> = {}): string | undefined {
   try {
     const t = readTranscript(transcript);
     const file = transcript.replace(/\.jsonl$/, '') + '.md';
-    writeStreamDurably(file, (sink) => writeMarkdown(t.chain.events, sink, extra));
+    const integrity = integrityNote(t);
+    writeStreamDurably(file, (sink) => writeMarkdown(t.chain.events, sink, { ...extra, ...(integrity ? { integrity } : {}) }));
     return file;
   } catch (e) {
     err.write(`drillbook: warning: the report could not be written (${(e as Error).message}); the transcript is intact: drillbook report ${transcript}\n`);

@@ -25,3 +25,11 @@ export function readTranscript(file: string): TranscriptRead {
   const torn = tail === '' ? undefined : tail;
   return { path: file, lines, chain: verifyChain(lines), torn };
 }
+
+/** What is wrong with the file, in the words the report opens with; undefined when nothing is. */
+export function integrityNote(t: TranscriptRead): string | undefined {
+  const problems: string[] = [];
+  if (!t.chain.ok) problems.push(`its hash chain breaks at line ${t.chain.line} (${t.chain.reason}): this report covers only the ${t.chain.events.length} events before it, and what follows cannot be trusted`);
+  if (t.torn) problems.push('its last line is torn (a write cut short) and is left out');
+  return problems.length ? `the transcript was altered or damaged: ${problems.join('; ')}. Check it with drillbook verify.` : undefined;
+}

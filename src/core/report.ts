@@ -222,9 +222,17 @@ function stepTitles(events: readonly Sealed[]): Map<string, string> {
   return titles;
 }
 
-function* reportBlocks(events: readonly Sealed[], extra: { score?: string }): Generator<Block> {
+/** What the report adds besides the events: a drill's debrief, and what is wrong with the file it was made from. */
+export interface ReportExtra {
+  score?: string;
+  /** The transcript is damaged (a broken chain, a torn line): said at the top, so no reader misses it. */
+  integrity?: string;
+}
+
+function* reportBlocks(events: readonly Sealed[], extra: ReportExtra): Generator<Block> {
   const f = reportFacts(events);
   yield { kind: 'h1', text: [`${f.runbook ? f.runbook.title : 'drillbook run'}: ${f.outcome}`] };
+  if (extra.integrity) yield { kind: 'callout', text: [{ strong: ['DAMAGED TRANSCRIPT'] }, `: ${extra.integrity}`] };
   if (f.mode === 'rehearsal') yield { kind: 'callout', text: [{ strong: ['REHEARSAL'] }, ': a drill against a throwaway database, not an incident record.'] };
   if (f.mode === 'dry-run') yield { kind: 'callout', text: [{ strong: ['DRY RUN'] }, ': only read-only checks ran; nothing was changed.'] };
   yield { kind: 'table', head: ['', ''] };
@@ -434,18 +442,18 @@ function writeMarkdownBlocks(blocks: Iterable<Block>, sink: Sink): void {
 }
 
 /** Stream the Markdown report to a sink. */
-export function writeMarkdown(events: readonly Sealed[], sink: Sink, extra: { score?: string } = {}): void {
+export function writeMarkdown(events: readonly Sealed[], sink: Sink, extra: ReportExtra = {}): void {
   writeMarkdownBlocks(reportBlocks(events, extra), sink);
 }
 
-export function renderMarkdown(events: readonly Sealed[], extra: { score?: string } = {}): string {
+export function renderMarkdown(events: readonly Sealed[], extra: ReportExtra = {}): string {
   const parts: string[] = [];
   writeMarkdown(events, (s) => void parts.push(s), extra);
   return parts.join('');
 }
 
-export function renderJson(events: readonly Sealed[]): string {
-  return `${JSON.stringify({ ...reportFacts(events), timeline: events.filter((e) => e.type !== 'command.output') }, null, 2)}\n`;
+export function renderJson(events: readonly Sealed[], extra: Pick<ReportExtra, 'integrity'> = {}): string {
+  return `${JSON.stringify({ ...(extra.integrity ? { integrity: extra.integrity } : {}), ...reportFacts(events), timeline: events.filter((e) => e.type !== 'command.output') }, null, 2)}\n`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -522,13 +530,13 @@ function writeHtmlBlocks(blocks: Iterable<Block>, sink: Sink, title: string): vo
 }
 
 /** Stream the HTML report to a sink: a self-contained page (tables and details render without a Markdown viewer). */
-export function writeHtml(events: readonly Sealed[], sink: Sink, extra: { score?: string } = {}): void {
+export function writeHtml(events: readonly Sealed[], sink: Sink, extra: ReportExtra = {}): void {
   const started = events.find((e) => e.type === 'run.started');
   const title = started?.type === 'run.started' ? `drillbook report: ${started.runbook.title}` : 'drillbook report';
   writeHtmlBlocks(reportBlocks(events, extra), sink, title);
 }
 
-export function renderHtml(events: readonly Sealed[], extra: { score?: string } = {}): string {
+export function renderHtml(events: readonly Sealed[], extra: ReportExtra = {}): string {
   const parts: string[] = [];
   writeHtml(events, (s) => void parts.push(s), extra);
   return parts.join('');

@@ -103,6 +103,25 @@ describe('verify says what the file can prove', () => {
     expect(upper.stdout).toContain('ANCHORED');
   });
 
+  it('the report of an edited transcript says so in the document itself (Markdown, HTML, JSON), not only on stderr', async () => {
+    const { cwd, file } = await finishedRun();
+    const all = lines(file);
+    const at = Math.floor(all.length / 2);
+    all[at] = all[at]!.replace(/"ts":"[^"]+"/, '"ts":"2020-01-01T00:00:00.000Z"');
+    writeFileSync(file, `${all.join('\n')}\n`);
+    for (const format of ['md', 'html', 'json']) {
+      const r = await drillbook(['report', file, '--format', format], { cwd });
+      expect(r.exitCode).toBe(1);
+      expect(r.stdout).toContain(`hash chain breaks at line ${at + 1}`);
+      expect(r.stdout).toContain(`covers only the ${at} events before it`);
+    }
+    const md = (await drillbook(['report', file], { cwd })).stdout;
+    expect(md.split('\n').slice(0, 4).join('\n')).toContain('DAMAGED TRANSCRIPT');
+    // An intact one carries no such warning.
+    const intact = await finishedRun();
+    expect((await drillbook(['report', intact.file], { cwd: intact.cwd })).stdout).not.toContain('DAMAGED');
+  });
+
   it('a cut tail: "incomplete: ends at seq N", exit 1', async () => {
     const { cwd, file } = await finishedRun();
     const kept = lines(file).slice(0, -3);
