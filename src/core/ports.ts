@@ -125,7 +125,8 @@ export type OperatorAnswer =
   | { kind: 'override'; reason: string }
   | { kind: 'mark-done'; reason: string }
   | { kind: 'rollback' }
-  | { kind: 'quit' }
+  /** reason: why, when it was not the operator's choice (the input ended); recorded as the run's end, whole. */
+  | { kind: 'quit'; reason?: string }
   /** End the run as failed (non-interactive runs that cannot go on). */
   | { kind: 'stop'; reason: string };
 

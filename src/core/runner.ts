@@ -352,7 +352,7 @@ export class Run implements Session {
   private handleCommon(step: PlanStep, answer: OperatorAnswer): boolean {
     switch (answer.kind) {
       case 'quit':
-        this.record({ type: 'run.finished', outcome: 'aborted', reason: `the operator quit at step ${step.id}` });
+        this.record({ type: 'run.finished', outcome: 'aborted', reason: answer.reason ?? `the operator quit at step ${step.id}` });
         return true;
       case 'stop':
         this.record({ type: 'run.finished', outcome: 'failed', reason: answer.reason });

@@ -159,6 +159,12 @@ export function plainOperator(io: PromptIO = {}, rawWrite: (s: string) => void =
       try {
         return await ask(req, session);
       } catch (e) {
+        if (inputGone?.signal.aborted) {
+          const stdin = io.input ?? process.stdin;
+          const tty = (stdin as NodeJS.ReadStream).isTTY === true;
+          const at = `the input ended at step ${req.step.id}`;
+          return { kind: 'quit', reason: tty ? at : `${at}: it is not a terminal, so nobody can answer (an unattended run takes --auto)` };
+        }
         if (isExit(e)) return { kind: 'quit' };
         throw e;
       }

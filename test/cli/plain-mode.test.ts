@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN } from '../helpers/cli.js';
+import { BIN, drillbook } from '../helpers/cli.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -66,5 +66,16 @@ phases:
     expect(plain.split('== Phase 1/1').length - 1).toBe(1);
     expect(plain).toMatch(/\| one/);
     expect(plain).toMatch(/\| two/);
+  }, 60_000);
+
+  it('an input that is not a terminal and ends: the run stops, resumable, saying why and what to use instead', async () => {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'drillbook-plain-'));
+    dirs.push(cwd);
+    writeFileSync(path.join(cwd, 'rb.yaml'), 'id: x\ntitle: X\nversion: 1\nphases:\n  - id: p\n    title: P\n    kind: verify\n    steps:\n      - {id: a, title: A, run: "echo hi", effect: read-only}\n');
+    const r = await drillbook(['run', 'rb.yaml'], { cwd, input: '' });
+    expect(r.exitCode).toBe(130);
+    expect(r.stdout).toContain('run aborted: the input ended at step a: it is not a terminal, so nobody can answer (an unattended run takes --auto)');
+    expect(r.stdout).toContain('Continue it with: drillbook resume');
+    expect(r.stdout).not.toContain('| hi');
   }, 60_000);
 });
