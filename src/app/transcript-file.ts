@@ -1,29 +1,83 @@
-/** Reading a transcript file: its events, whether its chain holds, and a torn last line if a crash left one. */
-import { readFileSync } from 'node:fs';
-import { verifyChain, type ChainCheck } from '../core/chain.js';
+/**
+ * Reading a transcript file: its events, whether its chain holds, and a torn last line if a crash
+ * left one. The file is read in chunks and checked line by line: only the events are kept, so the
+ * memory it takes is that of the events, not of the file's text besides.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import { ChainVerifier, type ChainCheck } from '../core/chain.js';
 import { DrillbookError } from '../core/errors.js';
 
 export interface TranscriptRead {
   path: string;
-  lines: string[];
+  /** How many whole lines (ended by a newline) the file holds. */
+  lineCount: number;
+  /** Bytes of those whole lines, newlines included: where a torn last line begins. */
+  wholeBytes: number;
   chain: ChainCheck;
   /** The last line, when it is incomplete (no newline at the end of the file): a write cut short. */
   torn: string | undefined;
 }
 
+const CHUNK = 1024 * 1024;
+
 export function readTranscript(file: string): TranscriptRead {
-  let text: string;
+  let fd: number;
   try {
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new DrillbookError(`cannot read transcript ${file}: ${code === 'ENOENT' ? 'no such file' : code}`, { exitCode: 2 });
   }
-  const parts = text.split('\n');
-  const tail = parts.pop() ?? '';
-  const lines = parts.filter((l, i) => l !== '' || i < parts.length - 1);
-  const torn = tail === '' ? undefined : tail;
-  return { path: file, lines, chain: verifyChain(lines), torn };
+  const chain = new ChainVerifier();
+  const decoder = new StringDecoder('utf8');
+  const buf = Buffer.allocUnsafe(CHUNK);
+  let pieces: string[] = [];
+  let lineCount = 0;
+  let wholeBytes = 0;
+  // An empty line is held back: one just before the end of the file is not a line (a file ending in two newlines).
+  let emptyHeld = 0;
+  const line = (text: string) => {
+    lineCount++;
+    wholeBytes += Buffer.byteLength(text, 'utf8') + 1;
+    if (text === '') {
+      emptyHeld++;
+      return;
+    }
+    for (; emptyHeld > 0; emptyHeld--) chain.push('');
+    chain.push(text);
+  };
+  try {
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, CHUNK, null);
+      } catch (e) {
+        throw new DrillbookError(`cannot read transcript ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { exitCode: 2 });
+      }
+      if (n === 0) break;
+      // Only the new text is searched: a very long line is joined once, when its newline comes.
+      const text = decoder.write(buf.subarray(0, n));
+      let from = 0;
+      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
+        pieces.push(text.slice(from, nl));
+        line(pieces.join(''));
+        pieces = [];
+        from = nl + 1;
+      }
+      if (from < text.length) pieces.push(text.slice(from));
+    }
+    pieces.push(decoder.end());
+  } finally {
+    closeSync(fd);
+  }
+  // The empty lines held back: all but the last are lines of the chain (and break it).
+  if (emptyHeld > 0) {
+    for (; emptyHeld > 1; emptyHeld--) chain.push('');
+    lineCount--;
+    wholeBytes--;
+  }
+  return { path: file, lineCount, wholeBytes, chain: chain.result(), torn: pieces.join('') || undefined };
 }
 
 /** What is wrong with the file, in the words the report opens with; undefined when nothing is. */

@@ -153,8 +153,7 @@ async function resumeLocked(file: string, lock: RunLock, opts: RunOptions): Prom
     // A write cut short by a crash: keep the fragment beside the transcript and continue from the last whole event.
     const aside = `${file}.torn-${new Date().toISOString().replace(/[-:.]/g, '')}`;
     writeFileSync(aside, t.torn, { mode: 0o600 });
-    const good = t.lines.reduce((n, l) => n + Buffer.byteLength(l, 'utf8') + 1, 0);
-    truncateSync(file, good);
+    truncateSync(file, t.wholeBytes);
     recovered = `a torn last line (${Buffer.byteLength(t.torn, 'utf8')} bytes, cut short by a crash) was moved to ${path.basename(aside)}`;
   }
   const events = t.chain.events as Recorded[];

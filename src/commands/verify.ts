@@ -31,7 +31,7 @@ export function verifyCommand(transcript: string, opts: VerifyOptions = {}, out:
   const t = readTranscript(transcript);
   const events = t.chain.events as Sealed[];
   const w = (s: string) => void out.write(`${s}\n`);
-  if (t.lines.length === 0 && t.torn === undefined) {
+  if (t.lineCount === 0 && t.torn === undefined) {
     w('EMPTY: the file holds no events. A drillbook transcript always starts with run.started: this one was emptied, or is not a transcript.');
     return 1;
   }
@@ -47,7 +47,7 @@ export function verifyCommand(transcript: string, opts: VerifyOptions = {}, out:
   let code = 0;
   const last = events[events.length - 1];
   if (t.torn !== undefined) {
-    w(`BROKEN at line ${t.lines.length + 1}: a torn last line (a write cut short by a crash); drillbook resume moves it aside`);
+    w(`BROKEN at line ${t.lineCount + 1}: a torn last line (a write cut short by a crash); drillbook resume moves it aside`);
     w(`${events.length} events before it verify; their last hash: ${t.chain.lastHash}`);
     code = 1;
   } else if (last?.type === 'transcript.sealed') {

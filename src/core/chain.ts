@@ -13,8 +13,6 @@ function sha256Hex(text: string): string {
   return typeof oneShotHash === 'function' ? oneShotHash('sha256', text, 'hex') : createHash('sha256').update(text).digest('hex');
 }
 
-const HASH_SUFFIX = /,"hash":"([0-9a-f]{64})"\}$/;
-
 export function sealLine(event: Recorded, prev: string): { line: string; hash: string } {
   const body = JSON.stringify({ ...event, prev });
   const hash = sha256Hex(body);
@@ -25,28 +23,65 @@ export type ChainCheck =
   | { ok: true; lastHash: string; events: Array<Recorded & { prev: string; hash: string }> }
   | { ok: false; line: number; reason: string; lastGoodHash: string; events: Array<Recorded & { prev: string; hash: string }> };
 
-/** Verify a transcript's lines (without their newlines). Stops at the first bad line (1-based). */
-export function verifyChain(lines: readonly string[]): ChainCheck {
-  let prev = GENESIS;
-  const events: Array<Recorded & { prev: string; hash: string }> = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    const fail = (reason: string): ChainCheck => ({ ok: false, line: i + 1, reason, lastGoodHash: prev, events });
-    const m = HASH_SUFFIX.exec(line);
-    if (!m) return fail('not a sealed event (no trailing "hash"): torn or edited');
-    const body = `${line.slice(0, m.index)}}`;
-    const hash = sha256Hex(body);
-    if (hash !== m[1]) return fail('its content does not match its hash: the line was edited');
+const HASH_PREFIX = ',"hash":"';
+/** A sealed line ends with ,"hash":"<64 hex>"} : this many characters. */
+const SUFFIX_LENGTH = HASH_PREFIX.length + 64 + 2;
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** The hash a sealed line ends with, read at a fixed offset (no scan of the line), or undefined. */
+function trailingHash(line: string): string | undefined {
+  const at = line.length - SUFFIX_LENGTH;
+  if (at < 1 || !line.startsWith(HASH_PREFIX, at) || !line.endsWith('"}')) return undefined;
+  const hash = line.slice(at + HASH_PREFIX.length, line.length - 2);
+  return HEX64.test(hash) ? hash : undefined;
+}
+
+/**
+ * The chain checked one line at a time, so a transcript is verified as it is read (no copy of the
+ * whole file is kept). After the first bad line, further lines are ignored.
+ */
+export class ChainVerifier {
+  private prev = GENESIS;
+  private line = 0;
+  private failure: { line: number; reason: string } | undefined;
+  readonly events: Array<Recorded & { prev: string; hash: string }> = [];
+
+  /** Check the next line (without its newline). Returns false once the chain has broken. */
+  push(text: string): boolean {
+    if (this.failure) return false;
+    this.line++;
+    const sealed = trailingHash(text);
+    if (sealed === undefined) return this.fail('not a sealed event (no trailing "hash"): torn or edited');
+    const hash = sha256Hex(`${text.slice(0, text.length - SUFFIX_LENGTH)}}`);
+    if (hash !== sealed) return this.fail('its content does not match its hash: the line was edited');
     let parsed: Recorded & { prev: string; hash: string };
     try {
-      parsed = JSON.parse(line) as Recorded & { prev: string; hash: string };
+      parsed = JSON.parse(text) as Recorded & { prev: string; hash: string };
     } catch {
-      return fail('not valid JSON');
+      return this.fail('not valid JSON');
     }
-    if (parsed.prev !== prev) return fail('its "prev" is not the hash of the line before: a line was removed, added or reordered');
-    if (parsed.seq !== events.length + 1) return fail(`sequence number ${parsed.seq} where ${events.length + 1} was expected`);
-    events.push(parsed);
-    prev = hash;
+    if (parsed.prev !== this.prev) return this.fail('its "prev" is not the hash of the line before: a line was removed, added or reordered');
+    if (parsed.seq !== this.events.length + 1) return this.fail(`sequence number ${parsed.seq} where ${this.events.length + 1} was expected`);
+    this.events.push(parsed);
+    this.prev = hash;
+    return true;
   }
-  return { ok: true, lastHash: prev, events };
+
+  private fail(reason: string): false {
+    this.failure = { line: this.line, reason };
+    return false;
+  }
+
+  result(): ChainCheck {
+    return this.failure
+      ? { ok: false, line: this.failure.line, reason: this.failure.reason, lastGoodHash: this.prev, events: this.events }
+      : { ok: true, lastHash: this.prev, events: this.events };
+  }
+}
+
+/** Verify a transcript's lines (without their newlines). Stops at the first bad line (1-based). */
+export function verifyChain(lines: readonly string[]): ChainCheck {
+  const v = new ChainVerifier();
+  for (const line of lines) if (!v.push(line)) break;
+  return v.result();
 }

@@ -12,16 +12,26 @@ type Formatters = { [K in RunEvent['type']]: (e: Extract<RunEvent, { type: K }>)
  * visible as \n (data cannot draw rows of its own into the table).
  */
 function wrapCell(value: string, width: number): string[] {
+  // Walks the value once by index (no re-slicing of the rest): linear in its length.
   const out: string[] = [];
-  let line = visibleLine(value);
-  while (line.length > width) {
-    const cut = line.lastIndexOf(' ', width);
-    const at = cut > width / 3 ? cut : width;
-    out.push(line.slice(0, at).trimEnd());
-    line = line.slice(at).trimStart();
+  const line = visibleLine(value);
+  let start = 0;
+  while (line.length - start > width) {
+    const cut = line.lastIndexOf(' ', start + width);
+    const at = cut > start + width / 3 ? cut : start + width;
+    out.push(line.slice(start, at).trimEnd());
+    start = at;
+    while (line.charCodeAt(start) === 32) start++;
   }
-  out.push(line);
+  out.push(line.slice(start));
   return out;
+}
+
+/** The largest of the numbers, without spreading them into arguments (a long list would overflow the stack). */
+function largest(values: Iterable<number>, floor = 0): number {
+  let m = floor;
+  for (const v of values) if (v > m) m = v;
+  return m;
 }
 
 /**
@@ -33,9 +43,9 @@ function table(result: { columns: string[]; rows: Array<Array<string | null>>; r
   if (result.columns.length === 0) return '';
   const header = result.columns.map((c) => wrapCell(c, maxWidth));
   const rows = result.rows.slice(0, max).map((r) => result.columns.map((_, i) => wrapCell(r[i] === null || r[i] === undefined ? 'NULL' : r[i]!, maxWidth)));
-  const widths = result.columns.map((_, i) => Math.max(...header[i]!.map((l) => l.length), ...rows.map((r) => Math.max(...r[i]!.map((l) => l.length)))));
+  const widths = result.columns.map((_, i) => Math.max(largest(header[i]!.map((l) => l.length)), largest(rows.map((r) => largest(r[i]!.map((l) => l.length))))));
   const render = (cells: string[][]) => {
-    const height = Math.max(...cells.map((c) => c.length));
+    const height = largest(cells.map((c) => c.length));
     const lines: string[] = [];
     for (let k = 0; k < height; k++) lines.push(cells.map((c, i) => (c[k] ?? '').padEnd(i === cells.length - 1 ? 0 : widths[i]!)).join(' | ').trimEnd());
     return lines;

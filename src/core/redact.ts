@@ -362,7 +362,8 @@ export class Redactor {
       const forms = new Set<string>();
       for (const s of this.secrets) for (const f of secretForms(s, this.users)) forms.add(f);
       this.automaton = new Automaton([...forms]);
-      this.longestForm = Math.max(0, ...[...forms].map((f) => f.length));
+      this.longestForm = 0;
+      for (const f of forms) if (f.length > this.longestForm) this.longestForm = f.length;
     }
     return this.automaton;
   }

@@ -336,12 +336,25 @@ export function mdEscape(text: string): string {
   return mdEscapeVisible(visibleLine(text));
 }
 
+const MD_SPECIAL = /[\\`*_[\]~&<>]/g;
+const MD_ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+
+/** One pass: Markdown punctuation backslashed, HTML-significant characters as entities. */
 function mdEscapeVisible(text: string): string {
-  return text
-    .replace(/[\\`*_[\]~]/g, '\\$&')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;');
+  return text.replace(MD_SPECIAL, (c) => MD_ENTITY[c] ?? `\\${c}`);
+}
+
+/** The longest run of backticks in the text, counted in one pass (no array of matches, no spread). */
+function longestBacktickRun(text: string): number {
+  let longest = 0;
+  let run = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) === 96) {
+      run++;
+      if (run > longest) longest = run;
+    } else run = 0;
+  }
+  return longest;
 }
 
 /** Text that starts a line: also defuse what Markdown reads at the start of a line (#, >, -, 1.). */
@@ -352,7 +365,7 @@ function mdLineStart(text: string): string {
 /** An inline code span no content can close early. */
 function mdCode(text: string): string {
   const t = visibleLine(text).replace(/\|/g, '\\|');
-  const longest = Math.max(0, ...[...t.matchAll(/`+/g)].map((m) => m[0].length));
+  const longest = longestBacktickRun(t);
   const ticks = '`'.repeat(longest + 1);
   const pad = t.startsWith('`') || t.endsWith('`') || t === '' ? ' ' : '';
   return `${ticks}${pad}${t}${pad}${ticks}`;
@@ -372,7 +385,7 @@ function mdInline(parts: Inline[], inTable = false): string {
 /** A fenced block that no content can close early. */
 function mdFence(text: string, lang: string): string {
   const t = visible(text).replace(/\n$/, '');
-  const longest = Math.max(2, ...[...t.matchAll(/`+/g)].map((m) => m[0].length));
+  const longest = Math.max(2, longestBacktickRun(t));
   const f = '`'.repeat(longest + 1);
   return `${f}${lang}\n${t}\n${f}`;
 }
