@@ -280,6 +280,7 @@ export function App({ run, bridge, interrupt, now }: { run: Run; bridge: InkBrid
         rollingBack={state.status === 'rolling-back'}
         {...(now ? { now } : {})}
         tools={run.events.slice(0, 16).flatMap((e) => (e.type === 'rehearsal.tool' ? [e] : []))}
+        project={run.events.slice(0, 16).find((e) => e.type === 'rehearsal.project')}
       />
       <Box>
         <PhaseList state={state} current={step?.id} title={titleOf} />

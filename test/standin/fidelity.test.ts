@@ -100,7 +100,7 @@ const PRISMA_ROWS = `SELECT migration_name, checksum, finished_at IS NOT NULL AS
   FROM _prisma_migrations ORDER BY migration_name, finished_at IS NOT NULL, rolled_back_at IS NOT NULL`;
 const PRISMA_PROJECT = path.join(FIXTURES, 'prisma-failed-migration', 'project');
 const { readFileSync } = await import('node:fs');
-const BROKEN = readFileSync(path.join(FIXTURES, 'prisma-failed-migration', 'broken.sql'), 'utf8');
+const BROKEN = readFileSync(path.join(ROOT, 'test', 'fixtures', 'fidelity', 'prisma-failed-migration.sql'), 'utf8');
 const FAILED = '20240103000000_add_post_index';
 
 describe.skipIf(ENGINE_MISSING !== undefined)(`prisma stand-in against real prisma 7.10.1${ENGINE_MISSING ? ` (skipped: ${ENGINE_MISSING}; prisma-wasm-engine is looked for in shared/tools/prisma-wasm-engine above ${ROOT})` : ''}`, () => {
