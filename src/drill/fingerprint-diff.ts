@@ -165,6 +165,7 @@ export function compareFingerprints(before: Fingerprint, after: Fingerprint): Co
     const now = after.database;
     const label = `database ${v(now.name)}`;
     const base = { kind: 'database' as const, object: now.name, names: [now.name] };
+    if (was.name !== now.name) push(base, `the database was ${v(was.name)}, is now ${v(now.name)} (a rename, or another database)`);
     push(base, owner(label, was.owner, now.owner), privileges(label, was.acl, now.acl), comment(label, was.comment, now.comment));
     if (!same(was.settings, now.settings)) push(base, `${label}: its settings were (${list(was.settings)}), are now (${list(now.settings)})`);
     if (!same(was.defaultAcl, now.defaultAcl)) push(base, `${label}: its default privileges were (${list(was.defaultAcl)}), are now (${list(now.defaultAcl)})`);

@@ -120,6 +120,7 @@ export async function dumpEntries(c: pg.Client, opts: { schemaOnly: boolean; dat
   ).rows as Array<{ oid: number; schema: string; name: string; relkind: string; part: boolean; partkey: string | null; bound: string | null; parent: string | null }>;
   const chosen = tableFilter.length ? rels.filter((r) => tableFilter.includes(r.name) || tableFilter.includes(`${r.schema}.${r.name}`)) : rels;
   const fq = (r: { schema: string; name: string }) => `${qi(r.schema)}.${qi(r.name)}`;
+  const owners: Array<{ schema: string; name: string; sql: string }> = [];
 
   if (!opts.dataOnly) {
     const schemas = [...new Set(chosen.map((r) => r.schema))].filter((s) => s !== 'public');
@@ -127,9 +128,18 @@ export async function dumpEntries(c: pg.Client, opts: { schemaOnly: boolean; dat
     const enums = (await c.query(`SELECT n.nspname AS schema, t.typname AS name, array_agg(e.enumlabel::text ORDER BY e.enumsortorder) AS labels
       FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace GROUP BY 1, 2 ORDER BY 1, 2`)).rows as Array<{ schema: string; name: string; labels: string[] }>;
     for (const e of enums) add('TYPE', e.schema, e.name, `CREATE TYPE ${fq(e)} AS ENUM (${e.labels.map(ql).join(', ')});`);
-    const seqs = (await c.query(`SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'i')`)).rows as Array<{ schema: string; name: string }>;
-    for (const s of seqs) add('SEQUENCE', s.schema, s.name, `CREATE SEQUENCE ${fq(s)};`);
+    // As pg_dump writes them: type, bounds, increment, cache, cycle; the owning column after the tables.
+    const seqs = (await c.query(`SELECT n.nspname AS schema, c.relname AS name, format_type(s.seqtypid, NULL) AS type, s.seqstart::text AS start,
+        s.seqincrement::text AS inc, s.seqmin::text AS min, s.seqmax::text AS max, s.seqcache::text AS cache, s.seqcycle AS cycle,
+        (SELECT format('%I.%I.%I', tn.nspname, t.relname, a.attname) FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid
+           JOIN pg_namespace tn ON tn.oid = t.relnamespace JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+         WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a') AS owned_by
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_sequence s ON s.seqrelid = c.oid
+      WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'i')`)).rows as Array<{ schema: string; name: string; type: string; start: string; inc: string; min: string; max: string; cache: string; cycle: boolean; owned_by: string | null }>;
+    for (const s of seqs) {
+      add('SEQUENCE', s.schema, s.name, `CREATE SEQUENCE ${fq(s)}\n    AS ${s.type}\n    START WITH ${s.start}\n    INCREMENT BY ${s.inc}\n    MINVALUE ${s.min}\n    MAXVALUE ${s.max}\n    CACHE ${s.cache}${s.cycle ? '\n    CYCLE' : ''};`);
+    }
+    owners.push(...seqs.filter((s) => s.owned_by).map((s) => ({ schema: s.schema, name: s.name, sql: `ALTER SEQUENCE ${fq(s)} OWNED BY ${s.owned_by};` })));
     for (const r of chosen) {
       if (r.part && r.parent) {
         add('TABLE', r.schema, r.name, `CREATE TABLE ${fq(r)} PARTITION OF ${r.parent} ${r.bound};`);
@@ -149,6 +159,7 @@ export async function dumpEntries(c: pg.Client, opts: { schemaOnly: boolean; dat
       });
       add('TABLE', r.schema, r.name, `CREATE TABLE ${fq(r)} (\n${defs.join(',\n')}\n)${r.relkind === 'p' ? ` PARTITION BY ${r.partkey}` : ''};`);
     }
+    for (const o of owners) add('SEQUENCE OWNED BY', o.schema, o.name, o.sql);
   }
 
   if (!opts.schemaOnly) {

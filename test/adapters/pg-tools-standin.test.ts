@@ -3,6 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { takeFingerprint } from '../../src/drill/fingerprint.js';
+import { diffFingerprints } from '../../src/drill/fingerprint-diff.js';
 import { ROOT } from '../helpers/cli.js';
 import { freshDatabase, sql } from '../helpers/pg.js';
 
@@ -43,6 +46,25 @@ describe('pg_dump / pg_restore / psql stand-ins', () => {
     expect((await sql(dst.url, "SELECT id FROM users WHERE email = 'c@x'")).rows[0].id).toBe(3);
     await expect(sql(dst.url, 'INSERT INTO posts (user_id) VALUES (99)')).rejects.toThrow(/foreign key/);
     expect((await sql(dst.url, "SELECT count(*)::int AS n FROM pg_indexes WHERE indexname = 'posts_user_idx'")).rows[0].n).toBe(1);
+  });
+
+  it('a dump restored by the stand-ins has the fingerprint of its source: sequences keep their type, bounds and owning column', async () => {
+    const src = await freshDatabase('pgsrc');
+    const dst = await freshDatabase('pgdst');
+    await sql(src.url, SCHEMA);
+    expect((await tool('pg_dump', ['--format=custom', '--file=fp.dump', src.url])).exitCode).toBe(0);
+    expect((await tool('pg_restore', ['-d', dst.url, 'fp.dump'])).exitCode).toBe(0);
+    const fp = async (u: string) => {
+      const c = new pg.Client({ connectionString: u });
+      await c.connect();
+      try {
+        return await takeFingerprint(c);
+      } finally {
+        await c.end();
+      }
+    };
+    // Two databases: their names differ, and nothing else may.
+    expect(diffFingerprints(await fp(src.url), await fp(dst.url)).map((d) => d.text)).toEqual([expect.stringMatching(/^the database was "?pgsrc_\w+"?, is now "?pgdst_\w+"? \(a rename, or another database\)$/)]);
   });
 
   it('pg_restore --list lists the archive and restores nothing; a plain dump is refused as pg_restore refuses it, and restores with psql', async () => {

@@ -96,3 +96,27 @@ describe('docs/runbook-format.md', () => {
     expect(runbook?.phases.map((p) => p.kind)).toEqual(['prepare', 'mark-applied', 'rollback']);
   });
 });
+
+describe('docs/runbook-format.md: Reference', () => {
+  it('documents every object of the schema in a table listing all its keys', () => {
+    const doc = readFileSync(path.join(ROOT, 'docs', 'runbook-format.md'), 'utf8');
+    const reference = doc.slice(doc.indexOf('## Reference: every field'));
+    expect(reference.length).toBeGreaterThan(100);
+    const tables = reference.split(/\n#### /).slice(1).map((block) => new Set([...block.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]!)));
+    const schema = JSON.parse(readFileSync(path.join(ROOT, 'schema', 'runbook.schema.json'), 'utf8')) as Record<string, unknown>;
+    const objects: string[][] = [];
+    const walk = (node: unknown): void => {
+      if (!node || typeof node !== 'object') return;
+      const o = node as Record<string, unknown>;
+      if (o.properties && typeof o.properties === 'object') objects.push(Object.keys(o.properties));
+      for (const v of Object.values(o)) {
+        if (Array.isArray(v)) v.forEach(walk);
+        else walk(v);
+      }
+    };
+    walk(schema);
+    expect(objects.length).toBeGreaterThan(10);
+    const undocumented = objects.filter((keys) => !tables.some((t) => keys.every((k) => t.has(k)))).map((keys) => keys.join(', '));
+    expect(undocumented).toEqual([]);
+  });
+});
