@@ -88,7 +88,8 @@ function lastLines(text: string, n: number): string {
 function prismaLogError(logs: string | null): string {
   if (!logs) return 'no error recorded';
   const code = /Database error code: (\w+)/.exec(logs)?.[1];
-  const msg = /ERROR: ([^\n]+)/.exec(logs)?.[1] ?? logs.split('\n').find((l) => l.trim())?.trim() ?? logs;
+  // Prisma's own words when it has no database error to quote ("Transaction write conflict" for 40001).
+  const msg = /ERROR: ([^\n]+)/.exec(logs)?.[1] ?? logs.split('\n').map((l) => l.trim()).find((l) => l && l !== 'external connector error' && !/^\d+: /.test(l)) ?? logs;
   return `${msg}${code ? ` (${code})` : ''}`;
 }
 
