@@ -38,13 +38,18 @@ function mapStrings<T>(value: T, f: (s: string, key: string | undefined) => stri
   return value;
 }
 
-/** The loaded runbook with the project's migrations folder where it names the tool's usual one. */
-export function adaptRunbook(rb: Runbook, project: Project): Runbook {
-  checkTracking(project);
+/** Any part of a runbook with the project's migrations folder where it names the tool's usual one. */
+export function adaptValue<T>(value: T, project: Project): T {
   const usual = USUAL_DIR[project.tool];
-  if (project.migrations === usual) return rb;
-  return mapStrings(rb, (s, key) => {
+  if (project.migrations === usual) return value;
+  return mapStrings(value, (s, key) => {
     if ((key === 'dir' || key === 'default') && (s === usual || s === `./${usual}`)) return project.migrations;
     return adaptPathText(s, project.tool, project.migrations);
   });
+}
+
+/** The loaded runbook with the project's migrations folder where it names the tool's usual one. */
+export function adaptRunbook(rb: Runbook, project: Project): Runbook {
+  checkTracking(project);
+  return adaptValue(rb, project);
 }

@@ -15,7 +15,7 @@ import { IncidentError, incidentOf, planIncident, type Fact, type Incident } fro
 import type { Tool } from '../core/migrations/types.js';
 import { createdTables, ectoCreatedTables } from '../core/migrations/sql-objects.js';
 import type { LoadedRunbook, Rehearsal } from '../core/runbook.js';
-import { adaptRunbook } from './adapt.js';
+import { adaptRunbook, adaptValue } from './adapt.js';
 import { inspectDump, restoreDump, type DumpFile } from './dump.js';
 import { detectProject, recognise, type Project } from './project.js';
 import { Stager, type StagedIncident } from './stage.js';
@@ -74,7 +74,7 @@ export function prepareProjectDrill(loaded: LoadedRunbook, incident: Incident, w
   const dump = opts.fromDump !== undefined ? inspectDump(opts.fromDump) : undefined;
   const adapted: LoadedRunbook = { ...loaded, runbook: adaptRunbook(rb, project) };
   const skippedChecks = fixture ? [] : (rb.rehearsal?.success ?? []).filter((c) => c.fixture).map((c) => c.id);
-  return { project, fixture, incident, dump, loaded: adapted, skippedChecks };
+  return { project, fixture, incident: adaptValue(incident, project), dump, loaded: adapted, skippedChecks };
 }
 
 /** The tools staging needs on top of the runbook's: the migration tool, psql for a plain dump. */
