@@ -30,6 +30,8 @@ export interface Project {
   tracking?: { schema?: string; table?: string };
 }
 
+const TOOL_LABEL: Record<Tool, string> = { prisma: 'a Prisma', drizzle: 'a Drizzle', ecto: 'an Ecto' };
+
 const PRISMA_CONFIGS = ['prisma.config.ts', 'prisma.config.mts', 'prisma.config.cts', 'prisma.config.js', 'prisma.config.mjs', 'prisma.config.cjs'];
 const DRIZZLE_CONFIGS = [...DRIZZLE_CONFIG_NAMES, 'drizzle.config.mjs', 'drizzle.config.cjs', 'drizzle.config.mts', 'drizzle.config.cts'];
 
@@ -108,7 +110,7 @@ export function detectProject(dir: string, opts: { tool?: Tool; migrations?: str
   const found = recognise(abs);
   let chosen = opts.tool ? found.find((f) => f.tool === opts.tool) : found[0];
   if (opts.tool && !chosen) {
-    throw new DrillbookError(`${dir} is not a ${opts.tool} project: found ${found.length ? found.map((f) => `${f.tool} (${f.evidence})`).join(', ') : 'none of ' + LOOKED_FOR}`, { exitCode: 2, hint: 'this runbook rehearses an incident of that tool: choose a runbook for the project\'s tool (drillbook list)' });
+    throw new DrillbookError(`${dir} is not ${TOOL_LABEL[opts.tool]} project: found ${found.length ? found.map((f) => `${f.tool} (${f.evidence})`).join(', ') : 'none of ' + LOOKED_FOR}`, { exitCode: 2, hint: 'this runbook rehearses an incident of that tool: choose a runbook for the project\'s tool (drillbook list)' });
   }
   if (!opts.tool && found.length > 1) {
     throw new DrillbookError(`${dir} looks like a project of several tools: ${found.map((f) => `${f.tool} (${f.evidence})`).join(', ')}`, { exitCode: 2, hint: 'say which with --tool' });
@@ -123,7 +125,7 @@ export function detectProject(dir: string, opts: { tool?: Tool; migrations?: str
   const rel = slash(path.relative(abs, folder));
   if (rel.startsWith('..') || path.isAbsolute(rel)) throw new DrillbookError(`${dir}: the migrations folder ${migrations} is outside the project`, { exitCode: 2 });
   if (!isDir(folder)) {
-    throw new DrillbookError(`${dir} is a ${chosen.tool} project (${chosen.evidence}) with no migrations folder at ${rel}`, {
+    throw new DrillbookError(`${dir} is ${TOOL_LABEL[chosen.tool]} project (${chosen.evidence}) with no migrations folder at ${rel}`, {
       exitCode: 2,
       hint: chosen.tool === 'prisma' ? 'create the first migration (npx prisma migrate dev), or point migrations.path of prisma.config.ts at the folder' : chosen.tool === 'drizzle' ? 'generate the first migration (npx drizzle-kit generate), or point out: of the drizzle config at the folder' : 'create the first migration (mix ecto.gen.migration)',
     });
