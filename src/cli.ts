@@ -110,6 +110,18 @@ function buildProgram(): Command {
     });
 
   program
+    .command('init')
+    .description("write runbooks/ into a project: the shipped runbooks that fit it (adapted to its paths, rehearsed on its own migrations), the JSON Schema for editors, and a README of what to do next")
+    .argument('[project]', 'the project folder (default: the current folder)')
+    .option('--tool <tool>', 'prisma, drizzle or ecto, when the project uses several')
+    .option('--dir <folder>', 'the runbooks folder, inside the project', 'runbooks')
+    .option('--force', 'overwrite files that exist (without it, init asks on a terminal and refuses elsewhere)')
+    .action(async (project: string | undefined, opts: Record<string, unknown>) => {
+      const { initCommand } = await import('./commands/init.js');
+      process.exitCode = await initCommand(project, opts as never);
+    });
+
+  program
     .command('report')
     .description('render the postmortem report of a transcript')
     .argument('<transcript>', 'a transcript (.jsonl)')

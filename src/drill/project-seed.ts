@@ -18,6 +18,7 @@ import type { LoadedRunbook, Rehearsal } from '../core/runbook.js';
 import { adaptRunbook, adaptValue } from './adapt.js';
 import { inspectDump, restoreDump, type DumpFile } from './dump.js';
 import { detectProject, recognise, type Project } from './project.js';
+import { shippedRunbooksDir } from '../adapters/runbook-files.js';
 import { Stager, type StagedIncident } from './stage.js';
 import type { ToolChoice, ToolName } from './tools.js';
 
@@ -27,7 +28,9 @@ export const TOOL_COMMAND: Record<Tool, ToolName> = { prisma: 'prisma', drizzle:
 
 export interface ProjectDrill {
   project: Project;
-  /** The shipped fixture (the rehearsal's workdir), not --project. */
+  /** The rehearsal's own workdir (its data runs, its fixture-only checks too), not --project. */
+  fromWorkdir: boolean;
+  /** That workdir is one of drillbook's shipped fixtures (words only: "fixture" rather than "project"). */
   fixture: boolean;
   incident: Incident;
   dump: DumpFile | undefined;
@@ -54,7 +57,7 @@ function tablesOf(project: Project): Set<string> {
 export function prepareProjectDrill(loaded: LoadedRunbook, incident: Incident, workdir: string | undefined, opts: { project?: string; fromDump?: string }): ProjectDrill {
   const rb = loaded.runbook;
   const runbookDir = path.dirname(loaded.path);
-  const fixture = opts.project === undefined;
+  const fromWorkdir = opts.project === undefined;
   const source = opts.project !== undefined ? path.resolve(opts.project) : workdir ? path.resolve(runbookDir, workdir) : undefined;
   if (!source) throw new UsageError(`runbook ${rb.id}: its incident recipe needs a project: rehearsal.workdir, or --project <dir>`);
   const project = detectProject(source, { tool: incident.tool, ...(incident.migrations ? { migrations: incident.migrations } : {}) });
@@ -73,8 +76,10 @@ export function prepareProjectDrill(loaded: LoadedRunbook, incident: Incident, w
   }
   const dump = opts.fromDump !== undefined ? inspectDump(opts.fromDump) : undefined;
   const adapted: LoadedRunbook = { ...loaded, runbook: adaptRunbook(rb, project) };
-  const skippedChecks = fixture ? [] : (rb.rehearsal?.success ?? []).filter((c) => c.fixture).map((c) => c.id);
-  return { project, fixture, incident: adaptValue(incident, project), dump, loaded: adapted, skippedChecks };
+  const skippedChecks = fromWorkdir ? [] : (rb.rehearsal?.success ?? []).filter((c) => c.fixture).map((c) => c.id);
+  const shipped = path.resolve(shippedRunbooksDir());
+  const fixture = fromWorkdir && (project.dir + path.sep).startsWith(shipped + path.sep);
+  return { project, fromWorkdir, fixture, incident: adaptValue(incident, project), dump, loaded: adapted, skippedChecks };
 }
 
 /** The tools staging needs on top of the runbook's: the migration tool, psql for a plain dump. */
@@ -97,7 +102,7 @@ export interface StageRun {
 export async function stageProjectIncident(pd: ProjectDrill, r: StageRun): Promise<StagedIncident> {
   const tool = r.tools.find((t) => t.tool === TOOL_COMMAND[pd.incident.tool])!;
   const psql = r.tools.find((t) => t.tool === 'psql');
-  const data = pd.fixture && pd.incident.data?.length ? pd.incident.data : undefined;
+  const data = pd.fromWorkdir && pd.incident.data?.length ? pd.incident.data : undefined;
   const stager = new Stager({
     project: pd.project,
     workdir: r.workdir,
