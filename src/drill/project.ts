@@ -108,9 +108,12 @@ export function detectProject(dir: string, opts: { tool?: Tool; migrations?: str
   const abs = path.resolve(dir);
   if (!isDir(abs)) throw new DrillbookError(`no project folder at ${dir}`, { exitCode: 2, hint: existsSync(abs) ? 'give the project\'s folder, not a file in it' : 'check the path' });
   const found = recognise(abs);
+  if (found.length === 0) {
+    throw new DrillbookError(`no recognisable project in ${dir}: looked for ${LOOKED_FOR}`, { exitCode: 2, hint: 'give the folder that holds the migration tool\'s config (the project\'s root)' });
+  }
   let chosen = opts.tool ? found.find((f) => f.tool === opts.tool) : found[0];
   if (opts.tool && !chosen) {
-    throw new DrillbookError(`${dir} is not ${TOOL_LABEL[opts.tool]} project: found ${found.length ? found.map((f) => `${f.tool} (${f.evidence})`).join(', ') : 'none of ' + LOOKED_FOR}`, { exitCode: 2, hint: 'this runbook rehearses an incident of that tool: choose a runbook for the project\'s tool (drillbook list)' });
+    throw new DrillbookError(`${dir} is not ${TOOL_LABEL[opts.tool]} project: found ${found.map((f) => `${f.tool} (${f.evidence})`).join(', ')}`, { exitCode: 2, hint: 'this runbook rehearses an incident of that tool: choose a runbook for the project\'s tool (drillbook list)' });
   }
   if (!opts.tool && found.length > 1) {
     throw new DrillbookError(`${dir} looks like a project of several tools: ${found.map((f) => `${f.tool} (${f.evidence})`).join(', ')}`, { exitCode: 2, hint: 'say which with --tool' });

@@ -241,6 +241,9 @@ export class Stager {
         const seeded = await this.o.fromDump(c);
         this.lines.push(...seeded);
         await this.checkDumpFits(c, plan);
+        const state = await this.stateOf(c);
+        const recorded = plan.base.filter((m) => state.get(m.name) === 'applied' || state.get(m.name) === 'modified');
+        if (recorded.length) this.lines.push(`recorded as applied in the dump's ${this.located.schema}.${this.located.table}: ${this.span(recorded)}`);
         const written = await this.recordApplied(c, plan.base);
         if (written.length) this.lines.push(`recorded as applied, as ${COMMAND[this.tool].label} records them: ${written.join(', ')}`);
       } else {
