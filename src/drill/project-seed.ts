@@ -183,7 +183,7 @@ export function fitOf(loaded: LoadedRunbook, projectDir: string, variant?: strin
   const incident = incidentOf(loaded.runbook, variant);
   if (!incident) return { fits: false, reason: 'its rehearsal is setup SQL, not an incident recipe' };
   const found = recognise(path.resolve(projectDir)).map((f) => f.tool);
-  if (!found.includes(incident.tool)) return { fits: false, reason: `a ${incident.tool} incident (the project uses ${found.join(', ') || 'no tool drillbook knows'})` };
+  if (!found.includes(incident.tool)) return { fits: false, reason: `${incident.tool === 'ecto' ? 'an' : 'a'} ${incident.tool} incident (the project uses ${found.join(', ') || 'no tool drillbook knows'})` };
   try {
     prepareProjectDrill(loaded, incident, undefined, { project: projectDir });
     return { fits: true };

@@ -190,7 +190,8 @@ export class Stager {
     }
     // drizzle-kit 0.31 swallows the SQL error; mix prints it among its logs: find it by replaying in a transaction that is rolled back.
     const found = await this.replay(c, candidates);
-    if (found) return new DrillbookError(`${what}: ${by} failed on ${who}'s migration ${found.name}: ${found.message}${found.code ? ` (${found.code})` : ''}`, { exitCode: 1, hint });
+    const said = lastLines(r.output, 6);
+    if (found) return new DrillbookError(`${what}: ${by} failed on ${who}'s migration ${found.name}: ${found.message}${found.code ? ` (${found.code})` : ''}${this.tool === 'prisma' ? '' : ` (the statement found by replaying the migrations in a transaction that was rolled back)${said ? `; the tool's last words:\n${said}` : ''}`}`, { exitCode: 1, hint });
     if (r.exitCode === 0) {
       return new DrillbookError(`${what}: ${by} reported success, yet ${candidates.map((m) => this.name(m)).join(', ')} ${candidates.length > 1 ? 'are' : 'is'} not applied${this.tool === 'drizzle' ? ' (drizzle skips a migration whose journal "when" is not newer than the newest applied one)' : ''}`, { exitCode: 1, hint });
     }
