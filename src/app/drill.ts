@@ -101,8 +101,13 @@ function retryOnce(inner: Operator): Operator {
 /** Setup-like SQL items on a connection, in order; a statement expected to fail must fail as expected. */
 async function runItems(c: pg.Client, items: NonNullable<Rehearsal['setup']>, baseDir: string): Promise<void> {
   for (const item of items) {
-    const sqlText = 'file' in item ? readFileSync(path.resolve(baseDir, item.file), 'utf8') : item.sql;
     const where = 'file' in item ? item.file : 'inline SQL';
+    let sqlText: string;
+    try {
+      sqlText = 'file' in item ? readFileSync(path.resolve(baseDir, item.file), 'utf8') : item.sql;
+    } catch (e) {
+      throw new DrillbookError(`seeding the drill: cannot read ${where} (${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message})`, { exitCode: 2, hint: 'setup and data files are relative to the runbook' });
+    }
     let failed: { code?: string; message: string } | undefined;
     try {
       // One simple query: one statement runs in autocommit (CREATE INDEX CONCURRENTLY works), several in one implicit transaction.
@@ -212,7 +217,7 @@ export async function seedRehearsal(
     rmSync(scratch, { recursive: true, force: true });
   };
   try {
-    if (pd) copyProject(pd.project.dir, workdir);
+    if (pd) copyProject(pd.project.dir, workdir, { linkModules: !pd.fixture });
     else if (stage.workdir) cpSync(path.resolve(runbookDir, stage.workdir), workdir, { recursive: true });
     else mkdirSync(workdir);
     // Nothing in the copy may lead a tool to a real database (.env lines, literal URLs in configs).

@@ -23,7 +23,7 @@ export interface ProjectCopy {
   linkedFrom: string[];
 }
 
-export function copyProject(src: string, dest: string): ProjectCopy {
+export function copyProject(src: string, dest: string, opts: { linkModules?: boolean } = {}): ProjectCopy {
   let files = 0;
   const seen = new Set<string>();
   const copyDir = (from: string, to: string, depth: number) => {
@@ -55,7 +55,9 @@ export function copyProject(src: string, dest: string): ProjectCopy {
   copyDir(src, dest, 0);
 
   // Node's resolution from the project: node_modules of the project, then of each folder above it.
+  // (Not for drillbook's own fixtures: the folders above them are drillbook's, not theirs.)
   const linkedFrom: string[] = [];
+  if (opts.linkModules === false) return { files, linkedFrom };
   const target = path.join(dest, 'node_modules');
   const taken = new Set<string>();
   for (let dir = path.resolve(src); ; dir = path.dirname(dir)) {
