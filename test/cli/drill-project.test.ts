@@ -309,3 +309,65 @@ describe('drill --from-dump', () => {
     }
   }, 180_000);
 });
+
+/** A runbook of one recipe, rehearsed on `workdir` (absolute), that checks the state it staged. */
+function recipeRunbook(tool: 'prisma' | 'drizzle', dir: string, workdir: string, incident: string, expectState: string): string {
+  const file = path.join(tmp(), `${tool}-recipe.yaml`);
+  writeFileSync(
+    file,
+    `id: ${tool}-recipe
+title: One recipe
+version: 1
+inputs:
+  which: {}
+databases:
+  prod: {url: {env: DATABASE_URL}, environment: production, default: true}
+phases:
+  - id: see
+    title: See it
+    kind: verify
+    steps:
+      - id: state
+        title: The tool's state is the staged one
+        migrations: {tool: ${tool}, dir: ${dir}, expect: ${expectState}}
+rehearsal:
+  workdir: ${workdir}
+  incident: ${incident}
+  success:
+    - id: state
+      title: Still the staged state
+      migrations: {tool: ${tool}, dir: ${dir}, expect: ${expectState}}
+`,
+  );
+  return file;
+}
+
+describe('recipes on a fixture and on a project alike', () => {
+  it('edited: the last applied migration changed after it was applied, for Prisma and Drizzle, on a shipped fixture and on a realistic project', async () => {
+    const cases = [
+      { tool: 'prisma' as const, dir: 'prisma/migrations', fixture: path.join(ROOT, 'runbooks', 'fixtures', 'prisma-failed-migration', 'project'), project: PRISMA, last: ['20240103000000_add_post_index', '20250429154418_coupons'] },
+      { tool: 'drizzle' as const, dir: 'drizzle', fixture: path.join(ROOT, 'runbooks', 'fixtures', 'drizzle-untracked-push', 'project'), project: DRIZZLE, last: ['0003_steady_audit_logs', '0005_shocking_synch'] },
+    ];
+    for (const c of cases) {
+      const file = recipeRunbook(c.tool, c.dir, c.fixture, '{tool: ' + c.tool + ', edited: true, inputs: {which: edited}}', '{modified: 1, pending: 0, applied: ' + (c.tool === 'prisma' ? 3 : 4) + '}');
+      const onFixture = await drillbook(['drill', file, '--auto', '--transcript-dir', tmp()], { env: { CI: 'true' } });
+      expect(onFixture.exitCode, onFixture.stdout.slice(-2000) + onFixture.stderr).toBe(0);
+      expect(onFixture.stdout).toContain(`drill: inputs from the staged incident: which=${c.last[0]}`);
+      expect(onFixture.stdout).toContain(`edited after it was applied: ${c.last[0]} (in the scratch copy)`);
+      const before = treeHash(c.project);
+      const onProject = await drillbook(['drill', recipeRunbook(c.tool, c.dir, c.fixture, '{tool: ' + c.tool + ', edited: true, inputs: {which: edited}}', '{modified: 1, pending: 0}'), '--auto', '--project', c.project, '--transcript-dir', tmp()], { env: { CI: 'true' } });
+      expect(onProject.exitCode, onProject.stdout.slice(-2000) + onProject.stderr).toBe(0);
+      expect(onProject.stdout).toContain(`drill: inputs from the staged incident: which=${c.last[1]}`);
+      expect(treeHash(c.project)).toBe(before);
+    }
+  }, 180_000);
+
+  it('a data file that is not there is said, not a crash', async () => {
+    const file = recipeRunbook('prisma', 'prisma/migrations', PRISMA, '{tool: prisma, pending: 1, data: [{file: nope.sql}], inputs: {which: pending}}', '{pending: 1}');
+    const r = await drillbook(['drill', file, '--auto', '--transcript-dir', tmp()], { env: { CI: 'true' } });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('drillbook: seeding the drill: cannot read nope.sql (no such file)');
+    expect(r.stderr).not.toMatch(NO_STACK);
+  }, 60_000);
+});
+
