@@ -144,6 +144,14 @@ describe('drill --project on realistic projects', () => {
     expect(treeHash(DRIZZLE)).toBe(before);
   }, 300_000);
 
+  it('every rollback of the tool\'s runbooks, rehearsed on the project after its last destructive step, brings the state back', async () => {
+    for (const [project, drills] of [[PRISMA, 8], [DRIZZLE, 2]] as const) {
+      const r = await drillbook(['drill', '--all', '--auto', '--rollback', '--project', project, '--transcript-dir', tmp()], { env: { CI: 'true' }, timeout: 540_000 });
+      expect(r.exitCode, r.stdout.slice(-4000) + r.stderr).toBe(0);
+      expect(r.stdout.match(/\| rolled-back +\| yes(, as declared)? +\|/g)).toHaveLength(drills);
+    }
+  }, 600_000);
+
   it('with stand-ins only, a project rehearses too: the stand-in applies its migrations and stages the failure', async () => {
     const out = tmp();
     const r = await drillbook(['drill', 'prisma-phantom-failed-pending', '--auto', '--tools', 'stand-in', '--project', PRISMA, '--transcript-dir', out], { env: { CI: 'true' } });
