@@ -50,6 +50,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--tools <which>', 'the tools the commands call: real (refuse to start without them), stand-in, or auto (each real one where installed and usable, else its stand-in)').choices(['real', 'stand-in', 'auto']).default('auto'))
     .option('--stand-ins', 'the same as --tools stand-in')
     .option('--pg-version <major>', 'the drill server\'s PostgreSQL major version, as production runs (default: the newest installed)')
+    .option('--project <dir>', 'rehearse on this project\'s own migrations (Prisma, Drizzle or Ecto) instead of the runbook\'s fixture; the project is only read')
+    .option('--from-dump <file>', 'seed the applied migrations from a dump of production (pg_dump --schema-only, plain or custom format, with or without its tracking table\'s rows)')
     .option('--all', 'with --auto: rehearse every runbook (and variant) in turn; exit 1 if any fails')
     .option('--rollback', 'with --all: rehearse each rollback after its last destructive step; exit 1 unless every one restores the state')
     .option('--dir <folder>', 'with --all: the runbooks of this folder instead of the shipped ones')
@@ -110,6 +112,18 @@ export function buildProgram(): Command {
     .action(async (opts: Record<string, unknown>) => {
       const { diagnoseCommand } = await import('./commands/diagnose.js');
       process.exitCode = await diagnoseCommand(opts as never);
+    });
+
+  program
+    .command('init')
+    .description("write runbooks/ into a project: the shipped runbooks that fit it (adapted to its paths, rehearsed on its own migrations), the JSON Schema for editors, and a README of what to do next")
+    .argument('[project]', 'the project folder (default: the current folder)')
+    .option('--tool <tool>', 'prisma, drizzle or ecto, when the project uses several')
+    .option('--dir <folder>', 'the runbooks folder, inside the project', 'runbooks')
+    .option('--force', 'overwrite files that exist (without it, init asks on a terminal and refuses elsewhere)')
+    .action(async (project: string | undefined, opts: Record<string, unknown>) => {
+      const { initCommand } = await import('./commands/init.js');
+      process.exitCode = await initCommand(project, opts as never);
     });
 
   program

@@ -17,7 +17,11 @@ import { visible } from '../core/sanitize.js';
 import { renderDebrief, scoreDrill, type Score } from '../core/score.js';
 import { loadBinaries, markDrillOwner, removeOnExit, startDrillDatabase, type DrillDatabase } from '../adapters/drill-db.js';
 import { ExecaShell } from '../adapters/shell.js';
-import { chooseTools, describeTools, provisionTools, toolEvents, toolsNeeded, type ToolChoice, type ToolsMode } from '../drill/tools.js';
+import { chooseTools, describeTools, provisionTools, toolEvents, toolsNeeded, TOOL_NAMES, type ToolChoice, type ToolsMode } from '../drill/tools.js';
+import { incidentOf } from '../core/incident.js';
+import { copyProject } from '../drill/project-copy.js';
+import { inputsFromIncident, migrationsCheck, prepareProjectDrill, projectBanner, projectEvent, stageProjectIncident, stagingTools, type ProjectDrill } from '../drill/project-seed.js';
+import type { StagedIncident } from '../drill/stage.js';
 import { armRestart, FaultLog, FaultyShell, HangingDb, type FaultName } from './faults.js';
 import { checkPattern } from './inputs.js';
 import { resolveConnection } from '../core/conn.js';
@@ -41,6 +45,10 @@ export interface DrillOptions {
   tools?: ToolsMode;
   /** The drill server's major version (default: the newest installed). */
   pgVersion?: number;
+  /** Rehearse on this project's own migrations instead of the runbook's fixture (a recipe runbook). */
+  project?: string;
+  /** Seed the applied migrations from this dump of production instead of running them. */
+  fromDump?: string;
   operatorName: string;
   transcriptDir: string;
   out?: NodeJS.WritableStream;
@@ -91,33 +99,43 @@ function retryOnce(inner: Operator): Operator {
   };
 }
 
+/** Setup-like SQL items on a connection, in order; a statement expected to fail must fail as expected. */
+async function runItems(c: pg.Client, items: NonNullable<Rehearsal['setup']>, baseDir: string): Promise<void> {
+  for (const item of items) {
+    const where = 'file' in item ? item.file : 'inline SQL';
+    let sqlText: string;
+    try {
+      sqlText = 'file' in item ? readFileSync(path.resolve(baseDir, item.file), 'utf8') : item.sql;
+    } catch (e) {
+      throw new DrillbookError(`seeding the drill: cannot read ${where} (${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message})`, { exitCode: 2, hint: 'setup and data files are relative to the runbook' });
+    }
+    let failed: { code?: string; message: string } | undefined;
+    try {
+      // One simple query: one statement runs in autocommit (CREATE INDEX CONCURRENTLY works), several in one implicit transaction.
+      await c.query(sqlText);
+    } catch (e) {
+      failed = e as { code?: string; message: string };
+    }
+    // A statement expected to fail stages the broken state by failing (a unique index built
+    // CONCURRENTLY over duplicates leaves an INVALID index): only the expected failure is fine.
+    const expected = item.expect_error;
+    if (expected === undefined && failed) {
+      throw new DrillbookError(`seeding the drill failed in ${where}: ${failed.message}`, { exitCode: 1, hint: 'fix the rehearsal setup of the runbook (a statement meant to fail takes expect_error)' });
+    }
+    if (expected !== undefined && !failed) {
+      throw new DrillbookError(`seeding the drill: ${where} was expected to fail${expected === true ? '' : ` with ${expected}`}, and it succeeded`, { exitCode: 1, hint: 'the broken state was not staged: fix the setup or its expect_error' });
+    }
+    if (expected !== undefined && expected !== true && failed && failed.code !== expected) {
+      throw new DrillbookError(`seeding the drill: ${where} failed with ${failed.code ?? 'an error'} (${failed.message}), not the expected ${expected}`, { exitCode: 1, hint: 'fix the rehearsal setup of the runbook' });
+    }
+  }
+}
+
 async function runSetup(url: string, stage: Stage, baseDir: string): Promise<void> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    for (const item of stage.setup) {
-      const sqlText = 'file' in item ? readFileSync(path.resolve(baseDir, item.file), 'utf8') : item.sql;
-      const where = 'file' in item ? item.file : 'inline SQL';
-      let failed: { code?: string; message: string } | undefined;
-      try {
-        // One simple query: one statement runs in autocommit (CREATE INDEX CONCURRENTLY works), several in one implicit transaction.
-        await c.query(sqlText);
-      } catch (e) {
-        failed = e as { code?: string; message: string };
-      }
-      // A statement expected to fail stages the broken state by failing (a unique index built
-      // CONCURRENTLY over duplicates leaves an INVALID index): only the expected failure is fine.
-      const expected = item.expect_error;
-      if (expected === undefined && failed) {
-        throw new DrillbookError(`seeding the drill failed in ${where}: ${failed.message}`, { exitCode: 1, hint: 'fix the rehearsal setup of the runbook (a statement meant to fail takes expect_error)' });
-      }
-      if (expected !== undefined && !failed) {
-        throw new DrillbookError(`seeding the drill: ${where} was expected to fail${expected === true ? '' : ` with ${expected}`}, and it succeeded`, { exitCode: 1, hint: 'the broken state was not staged: fix the setup or its expect_error' });
-      }
-      if (expected !== undefined && expected !== true && failed && failed.code !== expected) {
-        throw new DrillbookError(`seeding the drill: ${where} failed with ${failed.code ?? 'an error'} (${failed.message}), not the expected ${expected}`, { exitCode: 1, hint: 'fix the rehearsal setup of the runbook' });
-      }
-    }
+    await runItems(c, stage.setup, baseDir);
   } finally {
     await c.end();
   }
@@ -139,26 +157,50 @@ export interface Seeded {
   /** The tools the runbook's commands call, real or stand-in. */
   tools: ToolChoice[];
   seconds: number;
+  /** The runbook as the drill runs it (its migrations folder adapted to --project's). */
+  loaded: LoadedRunbook;
+  /** A recipe drill: the project, the incident staged in it, and its transcript event. */
+  project?: { drill: ProjectDrill; staged: StagedIncident; event: RunEvent };
   /** Stop the database and remove the scratch folder (unless kept). */
   cleanup(keep?: boolean): Promise<void>;
 }
 
-/** The incident's broken state: a drill database per declared database, seeded, and a scratch copy of the project. */
-export async function seedRehearsal(loaded: LoadedRunbook, variant: string | undefined, opts: { vars?: Record<string, string>; tools?: ToolsMode; pgVersion?: number; keep?: boolean } = {}): Promise<Seeded> {
+/**
+ * The incident's broken state: a drill database per declared database, seeded, and a scratch copy
+ * of the project. A runbook whose incident is a recipe (rehearsal.incident) is staged on a project's
+ * own migrations: its fixture (the rehearsal's workdir), or `project` (--project); `fromDump` seeds
+ * the applied migrations from a dump of production instead.
+ */
+export async function seedRehearsal(
+  loadedAsFiled: LoadedRunbook,
+  variant: string | undefined,
+  opts: { vars?: Record<string, string>; tools?: ToolsMode; pgVersion?: number; keep?: boolean; project?: string; fromDump?: string } = {},
+): Promise<Seeded> {
+  const stage = stageOf(loadedAsFiled, variant);
+  const incident = incidentOf(loadedAsFiled.runbook, variant);
+  if (!incident && (opts.project !== undefined || opts.fromDump !== undefined)) {
+    throw new UsageError(`runbook ${loadedAsFiled.runbook.id} builds its incident from setup SQL, not from a project's migrations: ${opts.project !== undefined ? '--project' : '--from-dump'} needs a runbook with rehearsal.incident`, 'the shipped runbooks have one (drillbook list)');
+  }
+  // A recipe drill: the project is found and checked before anything starts.
+  const pd = incident ? prepareProjectDrill(loadedAsFiled, incident, stage.workdir, { ...(opts.project !== undefined ? { project: opts.project } : {}), ...(opts.fromDump !== undefined ? { fromDump: opts.fromDump } : {}) }) : undefined;
+  const loaded = pd?.loaded ?? loadedAsFiled;
   const rb = loaded.runbook;
-  const stage = stageOf(loaded, variant);
   const runbookDir = path.dirname(loaded.path);
   // The tools first: `--tools real` refuses before anything starts. Client tools are judged against the server's major.
   const names = Object.keys(rb.databases ?? {});
   const serverMajor = names.length ? Number(loadBinaries(opts.pgVersion).version.split('.')[0]) : 0;
-  const sourceDir = stage.workdir ? path.resolve(runbookDir, stage.workdir) : runbookDir;
-  const tools = chooseTools(toolsNeeded(rb), opts.tools ?? 'auto', { nodeSearch: [sourceDir, process.cwd()], projectDir: sourceDir, serverMajor, envPath: process.env.PATH });
-  // Inputs: the rehearsal's, then --var; each still checked against its pattern.
+  const sourceDir = pd ? pd.project.dir : stage.workdir ? path.resolve(runbookDir, stage.workdir) : runbookDir;
+  const needed = pd ? TOOL_NAMES.filter((t) => toolsNeeded(rb).includes(t) || stagingTools(pd).includes(t)) : toolsNeeded(rb);
+  const tools = chooseTools(needed, opts.tools ?? 'auto', { nodeSearch: [sourceDir, process.cwd()], projectDir: sourceDir, serverMajor, envPath: process.env.PATH });
+  // Inputs: the rehearsal's, then (below) the staged incident's facts, then --var; each checked against its pattern.
   const values: Record<string, string> = { ...stage.inputs, ...(opts.vars ?? {}) };
-  for (const [name, spec] of Object.entries(rb.inputs ?? {})) {
-    if (values[name] === undefined && spec.default !== undefined) values[name] = String(spec.default);
-    if (values[name] !== undefined) checkPattern(rb, name, values[name]!);
-  }
+  const checkInputs = () => {
+    for (const [name, spec] of Object.entries(rb.inputs ?? {})) {
+      if (values[name] === undefined && spec.default !== undefined) values[name] = String(spec.default);
+      if (values[name] !== undefined) checkPattern(rb, name, values[name]!);
+    }
+  };
+  if (!pd) checkInputs();
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'drillbook-scratch-'));
   chmodSync(scratch, 0o755);
   markDrillOwner(scratch);
@@ -176,28 +218,46 @@ export async function seedRehearsal(loaded: LoadedRunbook, variant: string | und
     rmSync(scratch, { recursive: true, force: true });
   };
   try {
-    if (stage.workdir) cpSync(path.resolve(runbookDir, stage.workdir), workdir, { recursive: true });
+    if (pd) copyProject(pd.project.dir, workdir, { linkModules: !pd.fixture });
+    else if (stage.workdir) cpSync(path.resolve(runbookDir, stage.workdir), workdir, { recursive: true });
     else mkdirSync(workdir);
     // Nothing in the copy may lead a tool to a real database (.env lines, literal URLs in configs).
     const { scrubbed } = cleanProjectCopy(workdir);
+
+    // Drills see only the drill: nothing inherited may lead a command to a real database.
+    const { env, removed, others } = drillEnvironment(process.env);
+    // The chosen tools (real or stand-in), where the runbook's commands look for them.
+    const binDir = path.join(scratch, 'bin');
+    Object.assign(env, provisionTools(tools, binDir, workdir, env.PATH));
+
     const started = Date.now();
     const urls: Record<string, string> = {};
+    let staged: StagedIncident | undefined;
     if (names.length) {
       db = await startDrillDatabase({ keep: opts.keep === true, ...(opts.pgVersion !== undefined ? { major: opts.pgVersion } : {}) });
       for (const name of names) {
         await db.createDatabase(name);
         urls[name] = db.url(name);
       }
-      await runSetup(urls[defaultDatabaseName(rb) ?? names[0]!]!, stage, runbookDir);
+      for (const [name, spec] of Object.entries(rb.databases ?? {})) if ('env' in spec.url) env[spec.url.env] = urls[name];
+      const defaultUrl = urls[defaultDatabaseName(rb) ?? names[0]!]!;
+      // The project's config may read its URL from another variable (POSTGRES_URL): the drill's database too.
+      if (pd?.project.urlEnv && env[pd.project.urlEnv] === undefined) env[pd.project.urlEnv] = defaultUrl;
+      if (pd) staged = await stageProjectIncident(pd, { workdir, scratch, binDir, url: defaultUrl, env, tools, runbookDir, runItems });
+      else await runSetup(defaultUrl, stage, runbookDir);
+    } else if (pd) {
+      throw new UsageError(`runbook ${rb.id} declares no database to stage its incident in`);
+    }
+    if (pd && staged) {
+      Object.assign(values, { ...stage.inputs, ...inputsFromIncident(pd, staged), ...(opts.vars ?? {}) });
+      checkInputs();
     }
     const seconds = (Date.now() - started) / 1000;
-
-    // Drills see only the drill: nothing inherited may lead a command to a real database.
-    const { env, removed, others } = drillEnvironment(process.env);
-    // The chosen tools (real or stand-in), where the runbook's commands look for them.
-    Object.assign(env, provisionTools(tools, path.join(scratch, 'bin'), workdir, env.PATH));
     for (const [name, spec] of Object.entries(rb.databases ?? {})) if ('env' in spec.url) env[spec.url.env] = urls[name];
-    return { db, urls, scratch, workdir, values, env, removed, others, scrubbed, tools, seconds, cleanup };
+    return {
+      db, urls, scratch, workdir, values, env, removed, others, scrubbed, tools, seconds, cleanup, loaded,
+      ...(pd && staged ? { project: { drill: pd, staged, event: projectEvent(pd, staged, workdir) } } : {}),
+    };
   } catch (e) {
     await cleanup();
     throw e;
@@ -249,12 +309,12 @@ async function fingerprints(urls: Record<string, string>): Promise<Record<string
 
 export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
   const out = opts.out ?? process.stdout;
-  const { loaded } = opts;
-  const rb = loaded.runbook;
   // Checked before anything starts: a wrong step id must not leave a drill database behind.
-  const rollbackAfter = opts.rollbackAfter === undefined ? undefined : rollbackPoint(loaded, opts.rollbackAfter);
-  const seeded = await seedRehearsal(loaded, opts.variant, { vars: opts.vars, keep: opts.keep, ...(opts.tools ? { tools: opts.tools } : {}), ...(opts.pgVersion !== undefined ? { pgVersion: opts.pgVersion } : {}) });
-  const { db, urls, workdir, values, env } = seeded;
+  const rollbackAfter = opts.rollbackAfter === undefined ? undefined : rollbackPoint(opts.loaded, opts.rollbackAfter);
+  const seeded = await seedRehearsal(opts.loaded, opts.variant, { vars: opts.vars, keep: opts.keep, ...(opts.tools ? { tools: opts.tools } : {}), ...(opts.pgVersion !== undefined ? { pgVersion: opts.pgVersion } : {}), ...(opts.project !== undefined ? { project: opts.project } : {}), ...(opts.fromDump !== undefined ? { fromDump: opts.fromDump } : {}) });
+  // The runbook as staged: its migrations folder is the project's.
+  const { db, urls, workdir, values, env, loaded } = seeded;
+  const rb = loaded.runbook;
   // The drill's own connections, read with the drill's environment (which holds no PG* variable).
   const connections = Object.fromEntries(Object.entries(urls).map(([name, url]) => [name, resolveConnection(url, env, `drill database ${name}`)]));
   const names = Object.keys(rb.databases ?? {});
@@ -265,6 +325,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
     if (seeded.removed.length) out.write(`drill: kept out of the drill's commands (they could reach a real database): ${seeded.removed.join(', ')}\n`);
     if (seeded.others) out.write(`drill: ${seeded.others} other variable(s) of your environment left out too: only PATH, HOME, locale, terminal and the tools' own settings reach a drill\n`);
     if (seeded.scrubbed.length) out.write(`drill: commented out in the project's copy (they could reach a real database): ${seeded.scrubbed.join(', ')}\n`);
+    if (seeded.project) out.write(visible(projectBanner(seeded.project.drill, seeded.project.staged)));
 
     const log = new FaultLog();
     const shell = opts.faults.includes('command-fails-once') ? new FaultyShell(new ExecaShell(), log) : undefined;
@@ -288,7 +349,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
       cwd: workdir,
       baseEnv: env,
       requireLocal: true,
-      startEvents: toolEvents(seeded.tools),
+      startEvents: [...toolEvents(seeded.tools), ...(seeded.project ? [seeded.project.event] : [])],
       ...(shell ? { shell } : {}),
       ...(opts.faults.includes('statement-hang') && defaultUrl ? { wrapDb: (inner) => new HangingDb(inner, defaultUrl, log) } : {}),
       ...(opts.ui === 'auto' ? { wrapOperator: retryOnce } : {}),
@@ -340,9 +401,16 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
         if (rollbackAfter && reached) out.write(`\nThe run ended (${o}) before the rollback from ${rollbackAfter} could be rehearsed.\n`);
         // Did the drill fix the incident? The runbook's success checks, recorded in the transcript.
         const ac = new AbortController();
+        const skipped = new Set(seeded.project?.drill.skippedChecks ?? []);
+        if (skipped.size) out.write(`   success checks of the shipped fixture's own tables, not run on this project: ${[...skipped].join(', ')}\n`);
         for (const c of rb.rehearsal?.success ?? []) {
+          if (skipped.has(c.id)) continue;
           const database = c.database ?? defaultDatabaseName(rb) ?? names[0]!;
-          const r = await run.ports.db.check(database, run.sqlOf(c.check), (c.params ?? []).map((p) => values[p] ?? ''), 30_000, ac.signal);
+          if (c.migrations) {
+            run.record({ type: 'rehearsal.check', id: c.id, title: c.title, ...(await migrationsCheck(c.migrations, urls[database]!, workdir)) });
+            continue;
+          }
+          const r = await run.ports.db.check(database, run.sqlOf(c.check!), (c.params ?? []).map((p) => values[p] ?? ''), 30_000, ac.signal);
           const failures = r.ok ? evaluateExpect(c.expect, r.result) : [r.error];
           run.record({ type: 'rehearsal.check', id: c.id, title: c.title, pass: failures.length === 0, failures, ...(r.ok ? { result: r.result } : { error: r.error }) });
         }

@@ -8,6 +8,7 @@ import { runDrill } from '../app/drill.js';
 import { FAULTS, isFault, type FaultName } from '../app/faults.js';
 import { parseAssignments } from '../app/inputs.js';
 import { TOOLS_MODES, type ToolsMode } from '../drill/tools.js';
+import { fitOf } from '../drill/project-seed.js';
 import { operatorName, pickInterface } from '../app/session.js';
 import { showRunFrame } from '../ui/run-frame.js';
 
@@ -28,6 +29,8 @@ export interface DrillCommandOptions {
   db?: string[];
   operator?: string;
   transcriptDir?: string;
+  project?: string;
+  fromDump?: string;
 }
 
 function faultsOf(list: string[] | undefined): FaultName[] {
@@ -72,6 +75,9 @@ export async function drillCommand(ref: string | undefined, opts: DrillCommandOp
     keep: opts.keep === true,
     tools,
     ...(pgVersion !== undefined ? { pgVersion } : {}),
+    ...(opts.project !== undefined ? { project: opts.project } : {}),
+    ...(opts.fromDump !== undefined ? { fromDump: opts.fromDump } : {}),
+    operatorName: operatorName(opts.operator),
     transcriptDir: opts.transcriptDir ?? 'transcripts',
   };
   if (opts.rollback && !opts.all) throw new UsageError('--rollback goes with --all', 'for one runbook: --rollback-after <step> or --rollback-after last-destructive');
@@ -99,9 +105,17 @@ async function drillAll(dir: string | undefined, common: Omit<Parameters<typeof 
   if (files.length === 0) throw new UsageError(`no runbooks in ${dir ?? 'the shipped set'}`);
   const rows: string[][] = [];
   let failed = 0;
+  let fitting = 0;
   for (const file of files) {
     const loaded = loadRunbookOrThrow(file);
-    const variants = [undefined, ...(loaded.runbook.rehearsal?.variants ?? []).map((v) => v.id)];
+    // On a project: the runbooks whose incident it can hold, and the variants that change the incident (not only the fixture).
+    const fit = common.project !== undefined ? fitOf(loaded, common.project) : undefined;
+    if (fit && !fit.fits) {
+      rows.push([loaded.runbook.id, '-', `skipped: ${fit.reason}`, '-', '-', path.relative(process.cwd(), file) || file]);
+      continue;
+    }
+    fitting++;
+    const variants = [undefined, ...(loaded.runbook.rehearsal?.variants ?? []).filter((v) => common.project === undefined || v.incident !== undefined).map((v) => v.id)];
     for (const variant of variants) {
       process.stdout.write(`\n######## ${loaded.runbook.id}${variant ? ` (variant ${variant})` : ''}\n`);
       const started = Date.now();
@@ -121,6 +135,7 @@ async function drillAll(dir: string | undefined, common: Omit<Parameters<typeof 
       rows.push([loaded.runbook.id, variant ?? '-', outcome, fixed, `${((Date.now() - started) / 1000).toFixed(1)}s`, rel && !rel.startsWith('..') ? rel : file]);
     }
   }
+  if (common.project !== undefined && fitting === 0) throw new DrillbookError(`none of the runbooks fits the project ${common.project}`, { exitCode: 2, hint: rows.map((r) => `${r[0]}: ${r[5]}`).join('; ') });
   process.stdout.write(`\n${formatTable({ columns: ['RUNBOOK', 'VARIANT', 'OUTCOME', common.rollbackAfter ? 'RESTORED' : 'FIXED', 'TIME', 'FILE'], rows, rowCount: rows.length }, 1000, 60)}\n`);
   process.stdout.write(failed ? `${failed} drill(s) failed\n` : 'every drill passed\n');
   return failed ? 1 : 0;

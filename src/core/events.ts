@@ -150,6 +150,28 @@ export type RunEvent =
     }
   /** A tool a drill's commands call: the real one or drillbook's stand-in, and the version it reports. */
   | { type: 'rehearsal.tool'; tool: string; kind: 'real' | 'stand-in'; version: string; detail?: string }
+  /**
+   * A drill on a project's own migrations: which project (the shipped fixture or --project), its
+   * migrations, how the drill database was seeded and the incident staged, the facts that filled
+   * the inputs, and the scratch copy the drill worked in (the project itself is never written).
+   */
+  | {
+      type: 'rehearsal.project';
+      project: string;
+      fixture: boolean;
+      tool: string;
+      migrationsDir: string;
+      /** The folder's migrations, in the tool's order (at most 1000; `omitted` counts the rest). */
+      migrations: string[];
+      omitted?: number;
+      from: 'migrations' | 'dump';
+      dump?: string;
+      staged: string[];
+      facts: Record<string, string>;
+      copy: string;
+      /** Success checks of the shipped fixture's own tables, skipped on another project. */
+      skippedChecks?: string[];
+    }
   /** A drill's success check, run at the end: is the incident really fixed? */
   | { type: 'rehearsal.check'; id: string; title: string; pass: boolean; failures: string[]; result?: CheckRows; error?: string }
   /**

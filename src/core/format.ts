@@ -100,6 +100,7 @@ const FORMATTERS: Formatters = {
   'rehearsal.rollback': (e) =>
     `${e.reached === false ? `rollback from ${e.after ?? 'the step asked for'} NOT rehearsed (the forward path did not reach it); the rollback that ran left the` : `rollback rehearsed${e.after ? ` after ${e.after}` : ''}:`} state restored ${e.restored === 'yes' ? 'yes' : e.restored === 'no' ? `NO (${e.differences.length} difference(s): ${e.differences.slice(0, 3).join('; ')}${e.differences.length > 3 ? '; …' : ''})` : `yes, except as declared (${e.declared.length})`}`,
   'rehearsal.tool': (e) => `tool ${e.tool}: ${e.kind === 'real' ? `real, ${e.version}` : `stand-in (${e.version})`}${e.detail ? `: ${e.detail}` : ''}`,
+  'rehearsal.project': (e) => `${e.fixture ? 'fixture' : 'project'} ${e.project} (${e.tool}, ${e.migrations.length + (e.omitted ?? 0)} migrations in ${e.migrationsDir}), rehearsed in a scratch copy: ${e.staged.join('; ')}`,
   'transcript.sealed': (e) => `transcript sealed: ${e.events} events (run ${e.outcome})`,
   'rehearsal.check': (e) => `success check ${e.id} (${e.title}): ${e.pass ? 'PASS' : `FAIL (${e.failures.join('; ')})`}`,
 };

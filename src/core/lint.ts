@@ -8,6 +8,7 @@ import { escapesReadOnly, identifierProblem, isTransactionControl, maxParam, spl
 import { defaultDatabaseName, effectOf, type Runbook, type Step } from './runbook.js';
 import { ACTION_KEYS, type ActionKey } from './schema.js';
 import { didYouMean } from './suggest.js';
+import { incidentProblems } from './incident.js';
 import type { Locator, Path } from './yaml-locate.js';
 
 /** Which step keys make sense for which action. */
@@ -307,12 +308,14 @@ export function lintRunbook(rb: Runbook, file: string, loc: Locator): Problem[] 
     successIds.add(c.id);
     if (c.database !== undefined && !(c.database in databases)) add('error', [...cPath, 'database'], `unknown database "${c.database}"${didYouMean(c.database, dbNames)}`);
     for (const [j, p] of (c.params ?? []).entries()) if (!(p in inputs)) add('error', [...cPath, 'params', j], `unknown input "${p}"`);
+    if (c.check === undefined) return; // a migrations success check: the schema checked it
     for (const { name, inCode } of sqlPlaceholders(c.check)) {
       if (inputs[name]?.kind === 'identifier' && inCode) continue;
       add('error', [...cPath, 'check'], `\${${name}} in SQL: use params and $1 (or an input of kind: identifier for a name)`);
     }
     lintStatements(splitSql(c.check), [...cPath, 'check'], 'a rehearsal check');
   });
+  for (const p of incidentProblems(rb)) add('error', p.path, p.message, p.key);
   for (const [name] of Object.entries(rehearsal?.inputs ?? {})) {
     if (!(name in inputs)) add('error', ['rehearsal', 'inputs', name], `unknown input "${name}"${didYouMean(name, inputNames)}`, true);
   }

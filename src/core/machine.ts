@@ -235,6 +235,7 @@ export function transition(state: RunState, event: RunEvent & { ts?: string; act
       };
     case 'fault':
     case 'rehearsal.tool':
+    case 'rehearsal.project':
     case 'rehearsal.check':
     case 'rehearsal.rollback':
     case 'transcript.sealed':

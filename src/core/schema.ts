@@ -165,14 +165,29 @@ export const phaseSchema = z.strictObject({
   leaves: z.array(leftBehindSchema).optional().describe('Rollback phase only: what the rollback cannot undo, declared so a rehearsal says "restored, except as declared".'),
 });
 
-export const rehearsalCheckSchema = z.strictObject({
-  id: identifier,
-  title: z.string().min(1),
-  check: z.string().min(1),
-  database: identifier.optional(),
-  params: z.array(inputName).optional(),
-  expect: expectSchema.optional(),
+/** A success check's live look at the migration state, as a `migrations` step with `expect` reads it. */
+export const successMigrationsSchema = z.strictObject({
+  tool: migrationToolSchema,
+  dir: z.string().describe('The migrations folder, relative to the drill\'s working directory.'),
+  expect: migrationsStepSchema.shape.expect.unwrap(),
+  schema: z.string().optional().describe('The schema holding the tracking table, when not the tool default.'),
 });
+
+export const rehearsalCheckSchema = z
+  .strictObject({
+    id: identifier,
+    title: z.string().min(1),
+    check: z.string().min(1).optional().describe('Read-only SQL, run in a READ ONLY transaction.'),
+    migrations: successMigrationsSchema.optional().describe('The tool\'s migration state instead of SQL: {tool, dir, expect}.'),
+    database: identifier.optional(),
+    params: z.array(inputName).optional(),
+    expect: expectSchema.optional(),
+    fixture: z
+      .boolean()
+      .optional()
+      .describe('true: this check reads the shipped fixture\'s own tables or rows, so a drill on another project (--project) skips it, and says so.'),
+  })
+  .refine((c) => (c.check === undefined) !== (c.migrations === undefined), { message: 'a success check has either check (SQL) or migrations, exactly one' });
 
 const expectError = z
   .union([z.string().regex(/^[0-9A-Z]{5}$/, 'a SQLSTATE code such as "23505"'), z.literal(true)])
@@ -184,24 +199,65 @@ const setupItem = z.union([
   z.strictObject({ sql: z.string().min(1), expect_error: expectError }),
 ]);
 
-export const rehearsalSchema = z.strictObject({
-  setup: z.array(setupItem).optional().describe('SQL run in order on the drill database to build the broken state.'),
-  workdir: z.string().optional().describe('A folder copied into a scratch working directory where the commands run.'),
-  inputs: z.record(inputName, z.union([z.string(), z.number(), z.boolean()])).optional()
-    .describe('Input values used by the rehearsal.'),
-  success: z.array(rehearsalCheckSchema).optional().describe('Checks that pass only when the incident is fixed.'),
-  variants: z
-    .array(
-      z.strictObject({
-        id: identifier,
-        title: z.string().optional(),
-        setup: z.array(setupItem).optional(),
-        workdir: z.string().optional(),
-        inputs: z.record(inputName, z.union([z.string(), z.number(), z.boolean()])).optional(),
-      }),
-    )
-    .optional(),
+/** What a staged incident tells the runbook's inputs (see docs/runbook-format.md, "Incidents as recipes"). */
+export const incidentFactSchema = z.enum(['failed', 'pending', 'first_pending', 'deploy', 'applied', 'last_applied', 'untracked', 'phantom', 'edited', 'index', 'table', 'column', 'key', 'aside']);
+
+const incidentShape = z.strictObject({
+  tool: migrationToolSchema.describe('The migration tool of the projects this incident is staged in: a project (the rehearsal workdir or --project) must use it.'),
+  migrations: z.string().optional().describe('The migrations folder, relative to the project (default: from the project\'s config: prisma.config.*, drizzle.config.*, else the tool\'s usual folder).'),
+  pending: z.number().int().nonnegative().optional().describe('The last N migrations of the folder were never applied (a failed one among them counts).'),
+  failed: z
+    .union([z.literal(true), z.number().int().positive()])
+    .optional()
+    .describe('Prisma: the K-th migration from the end (true: the last) failed during `migrate deploy`: the tool itself records the failed attempt (P3009 from then on) and, one transaction on PostgreSQL, leaves nothing else. The migrations after it are pending.'),
+  invalid_index: z
+    .boolean()
+    .optional()
+    .describe('Prisma: the last migration that builds a unique index CONCURRENTLY failed on duplicate rows (made up when the data holds none), leaving the index INVALID and a failed attempt; the migrations after it are pending.'),
+  untracked: z.boolean().optional().describe('The applied migrations\' tracking rows are lost (a `push`, a consolidation, a restored dump): their schema is there, the tracking table is empty but for phantoms.'),
+  phantom: z
+    .union([
+      z.literal(true),
+      z.strictObject({ name: z.string().min(1).describe('A tracking row only, under this name: a migration applied by hand in production, whose file nobody has.') }),
+      z.strictObject({ folder: z.string().min(1).describe('Prisma: migrations in this folder of the project (one made up there when it has none) are applied by the tool, then are not in the migrations folder: a migration from another branch.') }),
+    ])
+    .optional()
+    .describe('A migration applied to the database that is not in the migrations folder. true: a tracking row under a made-up name.'),
+  edited: z.boolean().optional().describe('The last applied migration\'s file was edited after it was applied (Prisma, Drizzle: its checksum no longer matches).'),
+  tables: z.array(z.string().min(1)).optional().describe('Tables the runbook\'s steps name: a project fits this runbook only when its migrations create them.'),
+  data: z.array(setupItem).optional().describe('SQL run once the applied migrations are in (the rows the fixture\'s database holds); skipped on another project (--project).'),
+  inputs: z.record(inputName, incidentFactSchema).optional().describe('Inputs filled from the staged incident: input name to fact (failed, pending, deploy, phantom, …).'),
 });
+
+export const incidentSchema = incidentShape.describe(
+  'The incident as a recipe over a project\'s own migrations: the tool applies them, then the incident is staged on top. Works on the shipped fixture (workdir) and on any project of the same tool (drill --project).',
+);
+
+/** A variant's changes to the incident (merged over the rehearsal's own). */
+export const incidentOverrideSchema = incidentShape.partial().omit({ tool: true });
+
+export const rehearsalSchema = z
+  .strictObject({
+    setup: z.array(setupItem).optional().describe('SQL run in order on the drill database to build the broken state (runbooks without an incident recipe).'),
+    incident: incidentSchema.optional(),
+    workdir: z.string().optional().describe('A folder copied into a scratch working directory where the commands run: with an incident, the project whose migrations the drill applies.'),
+    inputs: z.record(inputName, z.union([z.string(), z.number(), z.boolean()])).optional()
+      .describe('Input values used by the rehearsal.'),
+    success: z.array(rehearsalCheckSchema).optional().describe('Checks that pass only when the incident is fixed.'),
+    variants: z
+      .array(
+        z.strictObject({
+          id: identifier,
+          title: z.string().optional(),
+          setup: z.array(setupItem).optional(),
+          incident: incidentOverrideSchema.optional().describe('Changes to the incident for this variant (pending: 2, …).'),
+          workdir: z.string().optional(),
+          inputs: z.record(inputName, z.union([z.string(), z.number(), z.boolean()])).optional(),
+        }),
+      )
+      .optional(),
+  })
+  .refine((r) => !(r.setup && r.incident), { message: 'a rehearsal builds its state from setup SQL or from an incident recipe, not both', path: ['incident'] });
 
 export const runbookSchema = z.strictObject({
   $schema: z.string().optional(),

@@ -31,6 +31,8 @@ export interface Score {
   points: string[];
   /** The tools the drill's commands called: real or stand-in, and the version each reported. */
   tools: Array<{ tool: string; kind: string; version: string }>;
+  /** A drill on a project's own migrations: which project, and the incident staged in it. */
+  project?: { path: string; fixture: boolean; tool: string; migrationsDir: string; migrations: number; dump?: string; staged: string[] };
 }
 
 export function scoreDrill(events: readonly Recorded[]): Score {
@@ -133,7 +135,14 @@ export function scoreDrill(events: readonly Recorded[]): Score {
     rules,
     points,
     tools: events.filter((e): e is Extract<Recorded, { type: 'rehearsal.tool' }> => e.type === 'rehearsal.tool').map((e) => ({ tool: e.tool, kind: e.kind, version: e.version })),
+    ...projectOf(events),
   };
+}
+
+function projectOf(events: readonly Recorded[]): Pick<Score, 'project'> {
+  const p = events.find((e): e is Extract<Recorded, { type: 'rehearsal.project' }> => e.type === 'rehearsal.project');
+  if (!p) return {};
+  return { project: { path: p.project, fixture: p.fixture, tool: p.tool, migrationsDir: p.migrationsDir, migrations: p.migrations.length + (p.omitted ?? 0), ...(p.dump ? { dump: p.dump } : {}), staged: p.staged } };
 }
 
 /** The debrief as Markdown: printed at the end of a drill and added to its report. */
@@ -157,6 +166,11 @@ export function renderDebrief(s: Score): string {
   }
   lines.push('');
   lines.push(`- Time to first action: ${duration(s.timeToFirstActionMs)}; to the first passing verify check: ${duration(s.timeToFirstPassingVerifyMs)}`);
+  if (s.project) {
+    const p = s.project;
+    lines.push(`- ${p.fixture ? 'Fixture' : 'Project'}: ${p.path} (${p.tool}, ${p.migrations} migrations in ${p.migrationsDir}${p.dump ? `; seeded from ${p.dump}` : ''}), rehearsed in a scratch copy: the ${p.fixture ? 'fixture' : 'project'} was not written`);
+    lines.push(`- Incident staged: ${p.staged.join('; ')}`);
+  }
   if (s.tools.length) lines.push(`- Tools: ${s.tools.map((t) => `${t.tool} ${t.kind === 'real' ? `real ${t.version}` : `stand-in (${t.version})`}`).join(' · ')}`);
   lines.push(`- Phases: ${s.phases.map((p) => `${p.title} ${duration(p.ms)}`).join(' · ')}`);
   const c = s.counts;

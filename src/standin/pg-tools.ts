@@ -180,8 +180,9 @@ export async function dumpEntries(c: pg.Client, opts: { schemaOnly: boolean; dat
     const cons = (await c.query(`SELECT conrelid::regclass::text AS rel, conname AS name, pg_get_constraintdef(oid) AS def, contype
       FROM pg_constraint WHERE conrelid = ANY($1) AND conparentid = 0 AND contype IN ('p', 'u', 'c', 'x', 'f') ORDER BY contype = 'f', conrelid, conname`, [oids])).rows as Array<{ rel: string; name: string; def: string }>;
     for (const k of cons) add(k.def.startsWith('FOREIGN KEY') ? 'FK CONSTRAINT' : 'CONSTRAINT', '-', `${k.rel} ${k.name}`, `ALTER TABLE ${k.rel} ADD CONSTRAINT ${qi(k.name)} ${k.def};`);
-    const idx = (await c.query(`SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def FROM pg_index i
-      WHERE i.indrelid = ANY($1) AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+    // As pg_dump's getIndexes: an INVALID index (a failed CREATE INDEX CONCURRENTLY) is left out.
+    const idx = (await c.query(`SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+      WHERE i.indrelid = ANY($1) AND (i.indisvalid OR t.relkind = 'p') AND i.indisready AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
         AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)`, [oids])).rows as Array<{ name: string; def: string }>;
     for (const i of idx) add('INDEX', '-', i.name, `${i.def};`);
   }

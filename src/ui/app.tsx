@@ -299,6 +299,7 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
         rollingBack={state.status === 'rolling-back'}
         {...(now ? { now } : {})}
         tools={run.events.slice(0, 16).flatMap((e) => (e.type === 'rehearsal.tool' ? [e] : []))}
+        project={run.events.slice(0, 16).find((e) => e.type === 'rehearsal.project')}
       />
       <Box>
         <PhaseList state={state} current={step?.id} title={titleOf} height={listHeight(rows, state.targets.length)} width={listWidth(columns)} />

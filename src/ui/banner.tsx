@@ -2,7 +2,7 @@
 import { Box } from 'ink';
 import { Text } from './text.js';
 import { useEffect, useState } from 'react';
-import type { Mode, TargetInfo } from '../core/events.js';
+import type { Mode, RunEvent, TargetInfo } from '../core/events.js';
 import { shownHost } from '../core/target.js';
 import { useColor } from './theme.js';
 
@@ -24,7 +24,8 @@ export function Elapsed({ since, now }: { since: string | undefined; now?: () =>
   return <Text>{hh ? `${hh}:` : ''}{mm}:{ss}</Text>;
 }
 
-export function Banner(props: { title: string; mode: Mode; targets: TargetInfo[]; startedAt: string | undefined; operator: string | undefined; rollingBack: boolean; now?: () => number; tools?: Array<{ tool: string; kind: string; version: string }> }) {
+export function Banner(props: { title: string; mode: Mode; targets: TargetInfo[]; startedAt: string | undefined; operator: string | undefined; rollingBack: boolean; now?: () => number; tools?: Array<{ tool: string; kind: string; version: string }>; project?: { type: string } }) {
+  const project = props.project?.type === 'rehearsal.project' ? (props.project as Extract<RunEvent, { type: 'rehearsal.project' }>) : undefined;
   const c = useColor();
   const modeWord = props.mode === 'rehearsal' ? 'REHEARSAL' : props.mode === 'dry-run' ? 'DRY RUN (read-only checks only)' : 'INCIDENT';
   return (
@@ -62,6 +63,11 @@ export function Banner(props: { title: string; mode: Mode; targets: TargetInfo[]
           ! {d}
         </Text>
       ))}
+      {project ? (
+        <Text wrap="truncate-end">
+          {`${project.fixture ? 'fixture' : 'project'}: ${project.project} (${project.tool}, ${project.migrations.length + (project.omitted ?? 0)} migrations in ${project.migrationsDir}) · a scratch copy: the ${project.fixture ? 'fixture' : 'project'} is never written`}
+        </Text>
+      ) : null}
       {props.tools?.length ? (
         <Text wrap="truncate-end">
           {'tools: '}

@@ -100,6 +100,16 @@ describe('pg_dump / pg_restore / psql stand-ins', () => {
     expect(data.stdout).not.toContain(`INSERT INTO "public"."posts"`);
   });
 
+  it('an INVALID index (a failed CREATE INDEX CONCURRENTLY) is left out of the dump, as pg_dump leaves it out', async () => {
+    const src = await freshDatabase('pgsrc');
+    await sql(src.url, "CREATE TABLE u (id int PRIMARY KEY, email text); INSERT INTO u VALUES (1, 'a'), (2, 'a'); CREATE INDEX u_id_idx ON u (id)");
+    await expect(sql(src.url, 'CREATE UNIQUE INDEX CONCURRENTLY u_email_key ON u (email)')).rejects.toThrow(/could not create unique index/);
+    expect((await sql(src.url, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'u_email_key'::regclass")).rows[0].indisvalid).toBe(false);
+    const dump = await tool('pg_dump', ['--schema-only', src.url]);
+    expect(dump.stdout).toContain('CREATE INDEX u_id_idx ON public.u USING btree (id);');
+    expect(dump.stdout).not.toContain('u_email_key');
+  });
+
   it('psql runs SQL from -c, -f or stdin; -At prints NULL as empty; a failed -c exits 1', async () => {
     const db = await freshDatabase('psql');
     expect((await tool('psql', [db.url, '-At', '-c', 'SELECT 1, NULL, 2'])).stdout).toBe('1||2');

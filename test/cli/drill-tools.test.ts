@@ -65,11 +65,11 @@ describe('drill --tools', () => {
     // The same drill with the stand-ins runs, and says so.
     const s = await drillbook(['drill', 'rb/prisma-failed-migration.yaml', '--auto', '--stand-ins'], { cwd: dir, env: { CI: 'true' } });
     expect(s.exitCode, s.stdout.slice(-2000)).toBe(0);
-    expect(s.stdout).toContain('drill: tools: prisma (stand-in), pg_dump (stand-in), pg_restore (stand-in)');
-    expect(toolEvents(dir).map((e) => `${e.tool}:${e.kind}`)).toEqual(['prisma:stand-in', 'pg_dump:stand-in', 'pg_restore:stand-in']);
-    expect(s.stdout).toMatch(/- Tools: prisma stand-in \(drillbook [\d.]+\) · pg_dump stand-in/);
+    expect(s.stdout).toContain('drill: tools: prisma (stand-in), psql (stand-in), pg_dump (stand-in), pg_restore (stand-in)');
+    expect(toolEvents(dir).map((e) => `${e.tool}:${e.kind}`)).toEqual(['prisma:stand-in', 'psql:stand-in', 'pg_dump:stand-in', 'pg_restore:stand-in']);
+    expect(s.stdout).toMatch(/- Tools: prisma stand-in \(drillbook [\d.]+\) · psql stand-in \(drillbook [\d.]+\) · pg_dump stand-in/);
     const report = readFileSync(path.join(dir, 'transcripts', readdirSync(path.join(dir, 'transcripts')).find((f) => f.endsWith('.md'))!), 'utf8');
-    expect(report).toMatch(/\| Tools \| prisma \(stand-in, drillbook [\d.]+\) · pg\\?_dump/);
+    expect(report).toMatch(/\| Tools \| prisma \(stand-in, drillbook [\d.]+\) · psql \(stand-in, drillbook [\d.]+\) · pg\\?_dump/);
   }, 120_000);
 
   it('--stand-ins contradicting --tools real is a usage error', async () => {
@@ -82,11 +82,11 @@ describe('drill --tools', () => {
     const dir = tmp();
     const r = await drillbook(['drill', 'prisma-failed-migration', '--auto', '--tools', 'real', '--pg-version', '15'], { cwd: dir, env: { CI: 'true' } });
     expect(r.exitCode, r.stdout.slice(-3000) + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/drill: tools: prisma 7\.10\.1 \(real\), pg_dump 15\.\d+ \(real\), pg_restore 15\.\d+ \(real\)/);
+    expect(r.stdout).toMatch(/drill: tools: prisma 7\.10\.1 \(real\), psql 15\.\d+ \(real\), pg_dump 15\.\d+ \(real\), pg_restore 15\.\d+ \(real\)/);
     expect(r.stdout).toContain('PostgreSQL 15.');
     expect(r.stdout).not.toContain('drillbook stand-in for');
-    expect(toolEvents(dir).map((e) => `${e.tool}:${e.kind}:${e.version.split('.')[0]}`)).toEqual(['prisma:real:7', 'pg_dump:real:15', 'pg_restore:real:15']);
-    expect(r.stdout).toMatch(/- Tools: prisma real 7\.10\.1 · pg_dump real 15\.\d+ · pg_restore real 15\.\d+/);
+    expect(toolEvents(dir).map((e) => `${e.tool}:${e.kind}:${e.version.split('.')[0]}`)).toEqual(['prisma:real:7', 'psql:real:15', 'pg_dump:real:15', 'pg_restore:real:15']);
+    expect(r.stdout).toMatch(/- Tools: prisma real 7\.10\.1 · psql real 15\.\d+ · pg_dump real 15\.\d+ · pg_restore real 15\.\d+/);
   }, 120_000);
 
   it('--pg-version of a major that is not installed names the npm command that installs it', async () => {

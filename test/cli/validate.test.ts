@@ -108,7 +108,7 @@ describe('drillbook commands', () => {
 describe('README', () => {
   it('shows the literal --help of every command', async () => {
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-    for (const cmd of ['', 'drill', 'run', 'resume', 'diagnose', 'report', 'verify', 'validate', 'list', 'schema']) {
+    for (const cmd of ['', 'drill', 'run', 'resume', 'diagnose', 'init', 'report', 'verify', 'validate', 'list', 'schema']) {
       const r = await drillbook(cmd ? [cmd, '--help'] : ['--help'], { env: { COLUMNS: '100' } });
       expect(readme, `drillbook ${cmd} --help is not in README.md: run node scripts/readme.mjs`).toContain(r.stdout.trimEnd());
     }

@@ -100,7 +100,7 @@ const PRISMA_ROWS = `SELECT migration_name, checksum, finished_at IS NOT NULL AS
   FROM _prisma_migrations ORDER BY migration_name, finished_at IS NOT NULL, rolled_back_at IS NOT NULL`;
 const PRISMA_PROJECT = path.join(FIXTURES, 'prisma-failed-migration', 'project');
 const { readFileSync } = await import('node:fs');
-const BROKEN = readFileSync(path.join(FIXTURES, 'prisma-failed-migration', 'broken.sql'), 'utf8');
+const BROKEN = readFileSync(path.join(ROOT, 'test', 'fixtures', 'fidelity', 'prisma-failed-migration.sql'), 'utf8');
 const FAILED = '20240103000000_add_post_index';
 
 describe.skipIf(ENGINE_MISSING !== undefined)(`prisma stand-in against real prisma 7.10.1${ENGINE_MISSING ? ` (skipped: ${ENGINE_MISSING}; prisma-wasm-engine is looked for in shared/tools/prisma-wasm-engine above ${ROOT})` : ''}`, () => {
@@ -148,7 +148,7 @@ const sha = async (f: string) => (await import('node:crypto')).createHash('sha25
 
 describe('drizzle-kit stand-in against real drizzle-kit 0.31.11', () => {
   it('a pushed schema: migrate fails with only its spinner, and after a baseline applies what is left; check; an empty database', async () => {
-    const pushed = `${readFileSync(path.join(DRIZZLE_PROJECT, 'drizzle', '0003_steady_audit_logs.sql'), 'utf8')}\n${readFileSync(path.join(FIXTURES, 'drizzle-untracked-push', 'broken.sql'), 'utf8')}`;
+    const pushed = `${readFileSync(path.join(DRIZZLE_PROJECT, 'drizzle', '0003_steady_audit_logs.sql'), 'utf8')}\n${readFileSync(path.join(ROOT, 'test', 'fixtures', 'fidelity', 'drizzle-untracked-push.sql'), 'utf8')}`;
     const baseline = async (upto: number) => {
       const files = ['0000_lonely_users.sql', '0001_bright_projects.sql', '0002_quiet_api_keys.sql', '0003_steady_audit_logs.sql'].slice(0, upto);
       const whens = [1730000000000, 1730100000000, 1730200000000, 1730300000000];
