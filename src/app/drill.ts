@@ -323,7 +323,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
     out.write(`drill: ${rb.id}${opts.variant ? ` (variant ${opts.variant})` : ''}: database ready and seeded in ${seeded.seconds.toFixed(1)}s${db ? ` on 127.0.0.1:${db.port}` : ''}; working directory ${workdir}\n`);
     out.write(`drill: tools: ${describeTools(seeded.tools)}\n`);
     if (seeded.removed.length) out.write(`drill: kept out of the drill's commands (they could reach a real database): ${seeded.removed.join(', ')}\n`);
-    if (seeded.others) out.write(`drill: ${seeded.others} other variable(s) of your environment left out too: only PATH, HOME, locale, terminal and the tools' own settings reach a drill\n`);
+    if (seeded.others) out.write(`drill: ${seeded.others === 1 ? '1 other variable' : `${seeded.others} other variables`} of your environment left out too: only PATH, HOME, locale, terminal and the tools' own settings reach a drill\n`);
     if (seeded.scrubbed.length) out.write(`drill: commented out in the project's copy (they could reach a real database): ${seeded.scrubbed.join(', ')}\n`);
     if (seeded.project) out.write(visible(projectBanner(seeded.project.drill, seeded.project.staged)));
 
