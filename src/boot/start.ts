@@ -21,7 +21,7 @@ import { WARM } from './warm.js';
 declare const __DRILLBOOK_VERSION__: string | undefined;
 
 /** The commands of src/cli.ts (a test keeps the two lists equal): each has a cache of its own. */
-export const COMMANDS = ['drill', 'run', 'resume', 'diagnose', 'report', 'verify', 'validate', 'list', 'schema', 'help'] as const;
+export const COMMANDS = ['drill', 'run', 'resume', 'diagnose', 'report', 'verify', 'validate', 'list', 'schema', 'init', 'help'] as const;
 
 export function cacheDir(env: NodeJS.ProcessEnv): string | undefined {
   if (env.DRILLBOOK_CODE_CACHE === '0') return undefined;
