@@ -7,7 +7,7 @@ import type { StepState } from '../core/machine.js';
 import type { Run } from '../core/runner.js';
 import type { PlanStep } from '../core/plan.js';
 import { Markdown } from './markdown.js';
-import { STAGE_MARK } from './phase-list.js';
+import { stepMark } from './phase-list.js';
 import { useColor } from './theme.js';
 
 const OUTPUT_LINES = 12;
@@ -25,7 +25,7 @@ export function StepView(props: { step: PlanStep; title: string; st: StepState; 
   return (
     <Box flexDirection="column" flexGrow={1} flexShrink={1}>
       <Text bold>
-        {STAGE_MARK[st.stage]} {props.title}
+        {stepMark(st)} {props.title}
       </Text>
       <Text dimColor>
         {step.id} · {step.action} · {step.effect}
@@ -145,7 +145,7 @@ export function PreviousStep({ run, id }: { run: Run; id: string }) {
   return (
     <Box flexDirection="column" marginBottom={1}>
       <Text dimColor color={c(st.stage === 'passed' ? 'green' : st.stage === 'failed' ? 'red' : 'gray')}>
-        {STAGE_MARK[st.stage]} {id}: {detail}
+        {stepMark(st)} {id}: {detail}
       </Text>
       {lastLines.map((l, i) => (
         <Text key={i} dimColor wrap="truncate-end">  | {l}</Text>
