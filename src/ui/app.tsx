@@ -12,7 +12,7 @@ import { Banner } from './banner.js';
 import { keyToAction, type Screen } from './keymap.js';
 import { parseWhen } from '../core/when.js';
 import { AskPanel, ConfirmPanel, DecidePanel, GoPanel, HelpOverlay, MilestoneOverlay, TextOverlay, YesNoOverlay } from './panels.js';
-import { PhaseList } from './phase-list.js';
+import { PhaseList, stepMark } from './phase-list.js';
 import { listHeight } from './phase-window.js';
 import { PreviousStep, StepView } from './step-view.js';
 import { useColor } from './theme.js';
@@ -300,6 +300,16 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
         {...(now ? { now } : {})}
         tools={run.events.slice(0, 16).flatMap((e) => (e.type === 'rehearsal.tool' ? [e] : []))}
       />
+      {pending?.kind === 'confirm' ? (
+        // The gate takes the whole width: it repeats the exact command, so the step's notes and
+        // preview fold away, and the banner (the target in words) stays on screen above it.
+        <Box flexDirection="column">
+          <Text bold wrap="truncate-end">
+            {stepMark(state.steps[pending.step.id]!)} {run.title(pending.step.id)} <Text dimColor>· {pending.step.id} · phase {run.plan.phases.findIndex((p) => p.id === pending.step.phase.id) + 1}/{run.plan.phases.length}: {pending.step.phase.title}</Text>
+          </Text>
+          <ConfirmPanel req={pending} typed={typed} environment={state.targets.find((t) => t.name === pending.step.database)?.environment} />
+        </Box>
+      ) : (
       <Box>
         <PhaseList state={state} current={step?.id} title={titleOf} height={listHeight(rows, state.targets.length)} width={listWidth(columns)} />
         <Box flexDirection="column" flexGrow={1}>
@@ -312,7 +322,6 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
             </Text>
           ) : null}
           {pending?.kind === 'go' && overlay.kind === 'none' ? <GoPanel req={pending} /> : null}
-          {pending?.kind === 'confirm' ? <ConfirmPanel req={pending} typed={typed} /> : null}
           {pending?.kind === 'ask' ? <AskPanel req={pending} typed={typed} /> : null}
           {pending?.kind === 'decide' && overlay.kind === 'none' ? <DecidePanel req={pending} cursor={cursor} /> : null}
           {pending?.kind === 'checklist' && overlay.kind === 'none' ? (
@@ -320,6 +329,7 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
           ) : null}
         </Box>
       </Box>
+      )}
       {overlay.kind === 'note' ? <TextOverlay title="Note for the transcript:" typed={typed} /> : null}
       {overlay.kind === 'reason' ? <TextOverlay title={REASON_TITLE[overlay.for]} typed={typed} /> : null}
       {overlay.kind === 'quit' ? <YesNoOverlay text="Quit now? The run stops here and can be resumed with drillbook resume." /> : null}

@@ -5,9 +5,8 @@ import { useEffect, useState } from 'react';
 import type { Mode, TargetInfo } from '../core/events.js';
 import { shownHost } from '../core/target.js';
 import { useColor } from './theme.js';
+import { ENV_COLOR, ENV_WORD } from './environment.js';
 
-const ENV_WORD: Record<string, string> = { production: 'PRODUCTION', staging: 'STAGING', development: 'DEVELOPMENT', rehearsal: 'REHEARSAL' };
-const ENV_COLOR: Record<string, string> = { production: 'red', staging: 'yellow', development: 'green', rehearsal: 'blue' };
 
 export function Elapsed({ since, now }: { since: string | undefined; now?: () => number }) {
   const clock = now ?? Date.now;

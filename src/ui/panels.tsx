@@ -3,6 +3,7 @@ import { Box } from 'ink';
 import { Text } from './text.js';
 import type { DecisionOption } from '../core/machine.js';
 import type { OperatorRequest } from '../core/ports.js';
+import { ENV_COLOR, envWord } from './environment.js';
 import { useColor } from './theme.js';
 
 export const DECISION_TEXT: Record<DecisionOption, [string, string]> = {
@@ -27,18 +28,35 @@ export function GoPanel({ req }: { req: Extract<OperatorRequest, { kind: 'go' }>
   );
 }
 
-export function ConfirmPanel({ req, typed }: { req: Extract<OperatorRequest, { kind: 'confirm' }>; typed: string }) {
+/**
+ * The gate before anything destructive: the environment in words beside the database name, what
+ * the server says it is, the exact command, its rollback, and the latest backup (a warning when
+ * there is none). Drawn across the whole width, with the step's notes and preview folded away.
+ */
+export function ConfirmPanel({ req, typed, environment }: { req: Extract<OperatorRequest, { kind: 'confirm' }>; typed: string; environment?: string | undefined }) {
   const c = useColor();
   return (
     <Box flexDirection="column" borderStyle="double" borderColor={c('red')} paddingX={1} marginTop={1}>
       <Text bold color={c('red')}>
-        {req.step.effect.toUpperCase()} step on "{req.word}": confirm the target
+        {req.step.effect.toUpperCase()} step on{' '}
+        {environment ? (
+          <>
+            <Text inverse={Boolean(c('x'))} color={c(ENV_COLOR[environment] ?? 'white')}>{` ${envWord(environment)} `}</Text>{' '}
+          </>
+        ) : null}
+        database "{req.word}": confirm the target
       </Text>
       {req.server ? <Text>The server says it is: <Text bold>{req.server}</Text></Text> : null}
       <Text>It will run exactly:</Text>
       <Text color={c('cyan')}>{req.preview}</Text>
       <Text>rollback: {req.rollback ?? 'none declared'}</Text>
-      <Text>latest backup: {req.backup ?? 'none taken in this run'}</Text>
+      {req.backup ? (
+        <Text>latest backup: {req.backup}</Text>
+      ) : (
+        <Text bold color={c('yellow')}>
+          ! latest backup: none taken in this run
+        </Text>
+      )}
       <Text>
         Type the database name <Text bold>{req.word}</Text> and press Enter (Esc cancels):{' '}
         <Text inverse>{typed || ' '}</Text>

@@ -5,9 +5,8 @@ import { buildPlan } from '../core/plan.js';
 import type { Runbook } from '../core/runbook.js';
 import { cell, pad, showFirstFrame, terminalFor, widthOf, wrap, type Terminal } from './first-frame.js';
 import { listHeight, phaseListRows, STAGE_MARK } from './phase-window.js';
+import { ENV_COLOR, ENV_WORD } from './environment.js';
 
-const ENV_WORD: Record<string, string> = { production: 'PRODUCTION', staging: 'STAGING', development: 'DEVELOPMENT', rehearsal: 'REHEARSAL' };
-const ENV_COLOR: Record<string, string> = { production: 'red', staging: 'yellow', development: 'green', rehearsal: 'blue' };
 
 export interface FrameTarget {
   name: string;

@@ -102,7 +102,7 @@ describe('the run screen', () => {
     expect(ui.lastFrame()).toContain('Restarts the app.');
     await press(ui, '\r');
     const confirm = await until(ui.lastFrame, (f) => f.includes('confirm the target'), 'the confirmation');
-    expect(confirm).toContain('REVERSIBLE step on "shop"');
+    expect(confirm).toContain('REVERSIBLE step on  PRODUCTION  database "shop"');
     expect(confirm).toContain('./fix.sh');
     expect(confirm).toContain('rollback: undo: Undo');
     expect(confirm).toContain('Type the database name shop');
