@@ -211,7 +211,7 @@ export async function runSession(opts: SessionOptions): Promise<number> {
   const values = { ...opts.values };
   let inner: Operator;
   if (opts.ui === 'auto') inner = autoOperator({ confirmTarget: opts.confirmTarget, values, onUnknown: opts.onUnknown });
-  else if (opts.ui === 'plain') inner = (await import('../adapters/prompts.js')).plainOperator({}, write);
+  else if (opts.ui === 'plain') inner = (await import('../adapters/prompts.js')).plainOperator({}, write, opts.mode === 'rehearsal' ? { drill: runbook.id } : {});
   else inner = { request: async () => ({ kind: 'quit' }) }; // replaced by the Ink app below
   const operator = new Interruptible(opts.wrapOperator ? opts.wrapOperator(inner) : inner);
 

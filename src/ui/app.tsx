@@ -11,7 +11,7 @@ import type { Run } from '../core/runner.js';
 import { Banner } from './banner.js';
 import { keyToAction, type Screen } from './keymap.js';
 import { parseWhen } from '../core/when.js';
-import { AskPanel, ConfirmPanel, DecidePanel, GoPanel, HelpOverlay, MilestoneOverlay, TextOverlay, YesNoOverlay } from './panels.js';
+import { AskPanel, ConfirmPanel, DecidePanel, GoPanel, HelpOverlay, MilestoneOverlay, quitWords, TextOverlay, YesNoOverlay } from './panels.js';
 import { PhaseList, stepMark } from './phase-list.js';
 import { listHeight } from './phase-window.js';
 import { PreviousStep, StepView } from './step-view.js';
@@ -121,6 +121,8 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
   const step = 'step' in effect ? effect.step : undefined;
   const st = step ? state.steps[step.id] : undefined;
   const finished = state.status === 'finished';
+  /** In a drill, the runbook to rehearse again (a drill is never resumed). */
+  const drill = run.ctx.mode === 'rehearsal' ? run.ctx.runbook.id : undefined;
   // "stopping…" is stale once the run asks the next thing (the stopped step's failure menu).
   if (ui.current.message === 'stopping…' && pending) ui.current = { ...ui.current, message: undefined };
   const { overlay, typed, cursor, message } = ui.current;
@@ -323,7 +325,7 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
           ) : null}
           {pending?.kind === 'go' && overlay.kind === 'none' ? <GoPanel req={pending} /> : null}
           {pending?.kind === 'ask' ? <AskPanel req={pending} typed={typed} /> : null}
-          {pending?.kind === 'decide' && overlay.kind === 'none' ? <DecidePanel req={pending} cursor={cursor} /> : null}
+          {pending?.kind === 'decide' && overlay.kind === 'none' ? <DecidePanel req={pending} cursor={cursor} drill={drill} /> : null}
           {pending?.kind === 'checklist' && overlay.kind === 'none' ? (
             <Text bold color={c('cyan')}>Space: tick · ↑/↓: move · Enter: continue when all are ticked · s: skip · n: note · q: quit</Text>
           ) : null}
@@ -332,7 +334,7 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
       )}
       {overlay.kind === 'note' ? <TextOverlay title="Note for the transcript:" typed={typed} /> : null}
       {overlay.kind === 'reason' ? <TextOverlay title={REASON_TITLE[overlay.for]} typed={typed} /> : null}
-      {overlay.kind === 'quit' ? <YesNoOverlay text="Quit now? The run stops here and can be resumed with drillbook resume." /> : null}
+      {overlay.kind === 'quit' ? <YesNoOverlay text={quitWords(drill).ask} /> : null}
       {overlay.kind === 'rollback' ? (
         <YesNoOverlay
           text={
@@ -342,7 +344,7 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
           }
         />
       ) : null}
-      {overlay.kind === 'help' ? <HelpOverlay /> : null}
+      {overlay.kind === 'help' ? <HelpOverlay drill={drill} /> : null}
       {overlay.kind === 'milestone' ? <MilestoneOverlay /> : null}
       {overlay.kind === 'milestone-time' ? <TextOverlay title={`When was it ${overlay.name}? Enter = now, or HH:MM (UTC), or "15m ago":`} typed={typed} /> : null}
       {message ? <Text color={c('yellow')}>{message}</Text> : null}

@@ -15,6 +15,20 @@ export const DECISION_TEXT: Record<DecisionOption, [string, string]> = {
   quit: ['q', 'quit (the run can be resumed)'],
 };
 
+/**
+ * What quitting does, in words that are true: a run can be resumed; a drill cannot (its database
+ * is gone when it ends), so it is rehearsed again. `drill`: the runbook's id in a rehearsal.
+ */
+export function quitWords(drill: string | undefined): { menu: string; ask: string; help: string } {
+  return drill === undefined
+    ? { menu: 'quit (the run can be resumed)', ask: 'Quit now? The run stops here and can be resumed with drillbook resume.', help: 'quit (asks first; the run can be resumed)' }
+    : {
+        menu: `quit (the drill ends here; rehearse again with drillbook drill ${drill})`,
+        ask: `Quit now? The drill ends here; rehearse again with drillbook drill ${drill}.`,
+        help: 'quit (asks first; the drill ends here and is rehearsed again, not resumed)',
+      };
+}
+
 export function GoPanel({ req }: { req: Extract<OperatorRequest, { kind: 'go' }> }) {
   const c = useColor();
   return (
@@ -80,7 +94,7 @@ export function AskPanel({ req, typed }: { req: Extract<OperatorRequest, { kind:
   );
 }
 
-export function DecidePanel({ req, cursor }: { req: Extract<OperatorRequest, { kind: 'decide' }>; cursor: number }) {
+export function DecidePanel({ req, cursor, drill }: { req: Extract<OperatorRequest, { kind: 'decide' }>; cursor: number; drill?: string | undefined }) {
   const c = useColor();
   return (
     <Box flexDirection="column" borderStyle="single" borderColor={c(req.unknown ? 'yellow' : 'red')} paddingX={1} marginTop={1}>
@@ -90,7 +104,7 @@ export function DecidePanel({ req, cursor }: { req: Extract<OperatorRequest, { k
       {req.transient === false ? <Text dimColor>Retrying runs the same statement, which fails the same way: fix the cause first.</Text> : null}
       {req.options.map((o, i) => (
         <Text key={o} inverse={i === cursor}>
-          {i === cursor ? '❯' : ' '} {DECISION_TEXT[o][0]}: {DECISION_TEXT[o][1]}
+          {i === cursor ? '❯' : ' '} {DECISION_TEXT[o][0]}: {o === 'quit' ? quitWords(drill).menu : o === 'rollback' && drill !== undefined ? 'rehearse the rollback from here' : DECISION_TEXT[o][1]}
         </Text>
       ))}
     </Box>
@@ -127,7 +141,7 @@ export function MilestoneOverlay() {
   );
 }
 
-export function HelpOverlay() {
+export function HelpOverlay({ drill }: { drill?: string | undefined }) {
   return (
     <Box borderStyle="round" paddingX={1} flexDirection="column">
       <Text bold>Keys</Text>
@@ -140,7 +154,7 @@ export function HelpOverlay() {
       <Text>n           add a note to the transcript</Text>
       <Text>M           mark a milestone (mitigated, resolved)</Text>
       <Text>Ctrl-C      stop the running command or check</Text>
-      <Text>q           quit (asks first; the run can be resumed)</Text>
+      <Text>q           {quitWords(drill).help}</Text>
       <Text>?           this help · any key closes it</Text>
     </Box>
   );
