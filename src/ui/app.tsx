@@ -5,13 +5,13 @@
 import { Box, useInput, useStdout } from 'ink';
 import { Text } from './text.js';
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
-import { nextEffect } from '../core/machine.js';
+import { nextEffect, type RunState } from '../core/machine.js';
 import type { OperatorAnswer, OperatorRequest } from '../core/ports.js';
 import type { Run } from '../core/runner.js';
 import { Banner } from './banner.js';
 import { keyToAction, type Screen } from './keymap.js';
 import { parseWhen } from '../core/when.js';
-import { AskPanel, ConfirmPanel, DecidePanel, GoPanel, HelpOverlay, MilestoneOverlay, quitWords, TextOverlay, YesNoOverlay } from './panels.js';
+import { AskPanel, ChecklistKeys, ConfirmPanel, DecidePanel, GoPanel, HelpOverlay, MilestoneOverlay, quitWords, TextOverlay, YesNoOverlay } from './panels.js';
 import { PhaseList, stepMark } from './phase-list.js';
 import { listHeight } from './phase-window.js';
 import { PreviousStep, StepView } from './step-view.js';
@@ -75,6 +75,14 @@ function useTerminalSize(fixed: number | undefined): { rows: number; columns: nu
     return () => void stdout.off('resize', onResize);
   }, [stdout, fixed]);
   return size;
+}
+
+/**
+ * Whether b is offered: as the engine offers it at a go-ahead (ports' canRollBack), once a step of
+ * the main flow is done and never during a rollback. (The failure menu's options come from the engine.)
+ */
+function rollbackOffered(state: RunState): boolean {
+  return state.status === 'running' && state.plan.rollbackSteps.length > 0 && state.done.length > 0;
 }
 
 /** The phase list's width: a third of a wide terminal (titles are cut less), never under 38 columns or over 64. */
@@ -257,7 +265,7 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
         setOverlay({ kind: 'reason', for: 'skip' });
         return;
       case 'rollback':
-        if (run.plan.rollbackSteps.length === 0 || state.status === 'rolling-back') {
+        if (pending?.kind === 'go' ? !pending.canRollBack : !rollbackOffered(run.state)) {
           setMessage('no rollback available here');
           return;
         }
@@ -323,12 +331,10 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
               {state.finishReason ? `: ${state.finishReason}` : ''}
             </Text>
           ) : null}
-          {pending?.kind === 'go' && overlay.kind === 'none' ? <GoPanel req={pending} /> : null}
+          {pending?.kind === 'go' && overlay.kind === 'none' ? <GoPanel req={pending} drill={drill} /> : null}
           {pending?.kind === 'ask' ? <AskPanel req={pending} typed={typed} /> : null}
           {pending?.kind === 'decide' && overlay.kind === 'none' ? <DecidePanel req={pending} cursor={cursor} drill={drill} /> : null}
-          {pending?.kind === 'checklist' && overlay.kind === 'none' ? (
-            <Text bold color={c('cyan')}>Space: tick · ↑/↓: move · Enter: continue when all are ticked · s: skip · n: note · q: quit</Text>
-          ) : null}
+          {pending?.kind === 'checklist' && overlay.kind === 'none' ? <ChecklistKeys rollback={rollbackOffered(state)} drill={drill} /> : null}
         </Box>
       </Box>
       )}

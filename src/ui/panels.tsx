@@ -29,16 +29,32 @@ export function quitWords(drill: string | undefined): { menu: string; ask: strin
       };
 }
 
-export function GoPanel({ req }: { req: Extract<OperatorRequest, { kind: 'go' }> }) {
+/** The rollback key's words: in a drill, rolling back is rehearsing the rollback from here. */
+export function rollbackHint(drill: string | undefined): string {
+  return drill === undefined ? 'b: rollback' : 'b: rehearse the rollback from here';
+}
+
+/** The keys of a go-ahead: b only where the run offers a rollback (never during one). */
+export function GoPanel({ req, drill }: { req: Extract<OperatorRequest, { kind: 'go' }>; drill?: string | undefined }) {
   const c = useColor();
   return (
     <Box flexDirection="column" marginTop={1}>
       {req.note ? <Text color={c('yellow')}>{req.note}</Text> : null}
       {req.rollback ? <Text dimColor>rollback: {req.rollback}</Text> : null}
       <Text bold color={c('cyan')}>
-        {req.dryRun ? 'Enter: continue (dry run: nothing runs)' : 'Enter: run it'} · s: skip · n: note · {req.rehearsal ? 'b: rehearse the rollback from here' : 'b: rollback'} · q: quit · ?: help
+        {[req.dryRun ? 'Enter: continue (dry run: nothing runs)' : 'Enter: run it', 's: skip', 'n: note', ...(req.canRollBack ? [rollbackHint(drill)] : []), 'q: quit', '?: help'].join(' · ')}
       </Text>
     </Box>
+  );
+}
+
+/** The keys of a checklist: b where the run offers a rollback. */
+export function ChecklistKeys({ rollback, drill }: { rollback: boolean; drill?: string | undefined }) {
+  const c = useColor();
+  return (
+    <Text bold color={c('cyan')}>
+      {['Space: tick', '↑/↓: move', 'Enter: continue when all are ticked', 's: skip', 'n: note', ...(rollback ? [rollbackHint(drill)] : []), 'q: quit', '?: help'].join(' · ')}
+    </Text>
   );
 }
 
@@ -150,7 +166,7 @@ export function HelpOverlay({ drill }: { drill?: string | undefined }) {
       <Text>Space       tick a checklist item (each tick is recorded)</Text>
       <Text>s           skip the step (asks a reason)</Text>
       <Text>r           re-run a failed check or step</Text>
-      <Text>b           start rollback</Text>
+      <Text>b           {drill === undefined ? 'start rollback' : 'rehearse the rollback from here'} (once a step is done; not during a rollback)</Text>
       <Text>n           add a note to the transcript</Text>
       <Text>M           mark a milestone (mitigated, resolved)</Text>
       <Text>Ctrl-C      stop the running command or check</Text>
