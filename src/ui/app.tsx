@@ -8,7 +8,7 @@ import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from '
 import { nextEffect, type RunState } from '../core/machine.js';
 import type { OperatorAnswer, OperatorRequest } from '../core/ports.js';
 import type { Run } from '../core/runner.js';
-import { Banner } from './banner.js';
+import { Banner, bannerExtraRows } from './banner.js';
 import { keyToAction, type Screen } from './keymap.js';
 import { parseWhen } from '../core/when.js';
 import { AskPanel, ChecklistKeys, ConfirmPanel, DecidePanel, GoPanel, HelpOverlay, MilestoneOverlay, quitWords, TextOverlay, YesNoOverlay } from './panels.js';
@@ -129,6 +129,8 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
   const step = 'step' in effect ? effect.step : undefined;
   const st = step ? state.steps[step.id] : undefined;
   const finished = state.status === 'finished';
+  // A drill's tools are recorded right after it starts.
+  const tools = run.events.slice(0, 16).flatMap((e) => (e.type === 'rehearsal.tool' ? [e] : []));
   /** In a drill, the runbook to rehearse again (a drill is never resumed). */
   const drill = run.ctx.mode === 'rehearsal' ? run.ctx.runbook.id : undefined;
   // "stopping…" is stale once the run asks the next thing (the stopped step's failure menu).
@@ -308,7 +310,7 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
         operator={state.operator}
         rollingBack={state.status === 'rolling-back'}
         {...(now ? { now } : {})}
-        tools={run.events.slice(0, 16).flatMap((e) => (e.type === 'rehearsal.tool' ? [e] : []))}
+        tools={tools}
       />
       {pending?.kind === 'confirm' ? (
         // The gate takes the whole width: it repeats the exact command, so the step's notes and
@@ -321,7 +323,7 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
         </Box>
       ) : (
       <Box>
-        <PhaseList state={state} current={step?.id} title={titleOf} height={listHeight(rows, state.targets.length)} width={listWidth(columns)} />
+        <PhaseList state={state} current={step?.id} title={titleOf} height={listHeight(rows, state.targets.length, bannerExtraRows(columns, state.targets, tools))} width={listWidth(columns)} />
         <Box flexDirection="column" flexGrow={1}>
           {previous ? <PreviousStep run={run} id={previous} /> : null}
           {step && st ? <StepView step={step} title={run.title(step.id)} st={st} preview={run.preview(step)} cursor={cursor} busy={screenOf().kind === 'busy'} fill={(t) => run.text(t)} /> : null}

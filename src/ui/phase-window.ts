@@ -88,9 +88,9 @@ export const MIN_HEIGHT = 3;
  */
 export const MAX_HEIGHT = 15;
 
-/** The list's height on a terminal of `rows` rows under a banner for `targets` targets (its border, title and a line each), leaving two lines for messages. */
-export function listHeight(rows: number, targets: number): number {
-  return Math.min(MAX_HEIGHT, rows - (4 + Math.max(1, targets)) - 2);
+/** The list's height on a terminal of `rows` rows under a banner for `targets` targets (its border, title, tools and a line each, and `bannerExtra` more), leaving two lines for messages. */
+export function listHeight(rows: number, targets: number, bannerExtra = 0): number {
+  return Math.min(MAX_HEIGHT, rows - (4 + Math.max(1, targets)) - bannerExtra - 2);
 }
 
 export type ListRow = { kind: 'phase'; index: number } | { kind: 'step'; id: string } | { kind: 'more'; count: number; where: 'above' | 'below' };
