@@ -2,7 +2,7 @@
  * The full-screen run: renders the engine's state and the request it waits on, and turns keys
  * (through the pure keymap) into answers and session actions. No run logic lives here.
  */
-import { Box, useInput, useStdout } from 'ink';
+import { Box, measureElement, useInput, useStdout, type DOMElement } from 'ink';
 import { Text } from './text.js';
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { nextEffect, type RunState } from '../core/machine.js';
@@ -15,6 +15,8 @@ import { AskPanel, ChecklistKeys, ConfirmPanel, DecidePanel, GoPanel, HelpOverla
 import { PhaseList, stepMark } from './phase-list.js';
 import { listHeight } from './phase-window.js';
 import { PreviousStep, StepView } from './step-view.js';
+import { ResultsOverlay } from './results-overlay.js';
+import { endedSteps, lastEnded, stepResult } from './step-result.js';
 import { useColor } from './theme.js';
 
 /** Connects the engine's operator requests to the screen. */
@@ -61,7 +63,9 @@ type Overlay =
   | { kind: 'rollback' }
   | { kind: 'help' }
   | { kind: 'milestone' }
-  | { kind: 'milestone-time'; name: 'mitigated' | 'resolved' };
+  | { kind: 'milestone-time'; name: 'mitigated' | 'resolved' }
+  /** The review of an earlier step's result; offset: the first body row shown (undefined: where it opens). */
+  | { kind: 'results'; step: string; offset: number | undefined };
 
 const REASON_TITLE = { skip: 'Why skip this step?', override: 'Why count this failed check as passed?', 'mark-done': 'Why mark this step done?' } as const;
 
@@ -115,6 +119,7 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
       : overlay.kind === 'quit' || overlay.kind === 'rollback' ? { kind: 'overlay-quit' }
         : overlay.kind === 'help' ? { kind: 'overlay-help' }
           : overlay.kind === 'milestone' ? { kind: 'overlay-milestone' }
+            : overlay.kind === 'results' ? { kind: 'overlay-results' }
             : run.state.status === 'finished' ? { kind: 'finished' }
               : pending?.kind === 'go' ? { kind: 'go' }
                 : pending?.kind === 'confirm' ? { kind: 'confirm' }
@@ -136,8 +141,43 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
   // "stopping…" is stale once the run asks the next thing (the stopped step's failure menu).
   if (ui.current.message === 'stopping…' && pending) ui.current = { ...ui.current, message: undefined };
   const { overlay, typed, cursor, message } = ui.current;
-  const lastEnded = [...run.events].reverse().find((e) => e.type === 'step.finished' || e.type === 'step.skipped' || e.type === 'step.dry-run');
-  const previous = lastEnded && 'step' in lastEnded && lastEnded.step !== step?.id ? lastEnded.step : undefined;
+  const previous = lastEnded(run.events, step?.id);
+  const reviewable = previous !== undefined || lastEnded(run.events, undefined) !== undefined;
+
+  // The rows the banner, the current step and the panel under it take, measured once drawn: the
+  // previous step's result gets what is left of the terminal, so the banner never scrolls off.
+  // Whenever what the screen shows changes (another step, screen or overlay), the result shrinks
+  // to its first row until the new layout is measured: a frame may grow only into measured room.
+  const bannerBox = useRef<DOMElement>(null);
+  const stepBox = useRef<DOMElement>(null);
+  const panelBox = useRef<DOMElement>(null);
+  const screenKind = screenOf().kind;
+  const layoutKey = `${step?.id ?? ''}|${screenKind}|${ui.current.overlay.kind}|${ui.current.message ? 1 : 0}|${state.notes.length ? 1 : 0}|${rows}x${columns}`;
+  const [measured, setMeasured] = useState<{ key: string; banner: number; step: number; panel: number } | undefined>(undefined);
+  useEffect(() => {
+    // While the gate or the review is open the step is not drawn: nothing to measure.
+    if (!bannerBox.current || !stepBox.current || !panelBox.current) return;
+    const m = { key: layoutKey, banner: measureElement(bannerBox.current).height, step: measureElement(stepBox.current).height, panel: measureElement(panelBox.current).height };
+    if (!measured || measured.key !== m.key || measured.banner !== m.banner || measured.step !== m.step || measured.panel !== m.panel) setMeasured(m);
+  });
+  const bannerRows = measured?.banner ?? 4 + Math.max(1, state.targets.length) + bannerExtraRows(columns, state.targets, tools);
+  const bodyWidth = columns - listWidth(columns);
+  // Below the banner: the message line and the last note.
+  const reserved = 1 + (state.notes.length ? 1 : 0);
+  // While a command or check runs its view grows: the previous step keeps to its first row.
+  const previousRows = measured && measured.key === layoutKey && screenKind !== 'busy' ? rows - bannerRows - measured.step - 1 - measured.panel - reserved : 1;
+  // The phase list's height as the static first frame has it, less what the banner and the panel take beyond that.
+  const panelRows = measured?.panel ?? 2;
+  const phaseRows = listHeight(rows, state.targets.length, Math.max(0, bannerRows + panelRows + reserved - (4 + Math.max(1, state.targets.length) + 2)));
+
+  // The review (v): the step's result across the width, a window of its rows.
+  const reviewWidth = Math.max(20, columns - 4);
+  const reviewOf = (id: string) => {
+    const ps = run.plan.steps[id]!;
+    return stepResult(ps, run.state.steps[id]!, { width: reviewWidth, title: run.title(id), tableRows: Number.MAX_SAFE_INTEGER, items: (ps.step.checklist ?? []).map((t) => run.text(t)), preview: run.preview(ps) });
+  };
+  const reviewHeight = (head: number) => Math.max(3, rows - bannerRows - reserved - 4 - head);
+  const helpOpen = overlay.kind === 'help';
 
   const close = () => {
     setOverlay({ kind: 'none' });
@@ -180,6 +220,35 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
       case 'milestone':
         setOverlay({ kind: 'milestone' });
         return;
+      case 'results': {
+        const ended = endedSteps(run.events);
+        if (!ended.length) {
+          setMessage('no step has ended yet: v reviews the results of earlier steps');
+          return;
+        }
+        setOverlay({ kind: 'results', step: ended[ended.length - 1]!, offset: undefined });
+        return;
+      }
+      case 'results-step': {
+        if (overlay.kind !== 'results') return;
+        const ended = endedSteps(run.events);
+        const at = ended.indexOf(overlay.step) + action.by;
+        if (at < 0 || at >= ended.length) {
+          setMessage(at < 0 ? 'this is the earliest step that ended' : 'this is the latest step that ended');
+          return;
+        }
+        setOverlay({ kind: 'results', step: ended[at]!, offset: undefined });
+        return;
+      }
+      case 'results-scroll': {
+        if (overlay.kind !== 'results') return;
+        const r = reviewOf(overlay.step);
+        const height = reviewHeight(r.head.length);
+        const max = Math.max(0, r.body.length - height);
+        const from = overlay.offset ?? (r.outputFrom !== undefined ? max : 0);
+        setOverlay({ kind: 'results', step: overlay.step, offset: Math.max(0, Math.min(max, from + action.by * (action.unit === 'page' ? Math.max(1, height - 1) : 1))) });
+        return;
+      }
       case 'milestone-pick':
         set({ overlay: { kind: 'milestone-time', name: action.name }, typed: '' });
         return;
@@ -302,6 +371,7 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
 
   return (
     <Box flexDirection="column">
+      <Box ref={bannerBox} flexDirection="column">
       <Banner
         title={run.ctx.runbook.title}
         mode={run.ctx.mode}
@@ -312,7 +382,20 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
         {...(now ? { now } : {})}
         tools={tools}
       />
-      {pending?.kind === 'confirm' ? (
+      </Box>
+      {overlay.kind === 'results' ? (
+        // The review takes the place of the phase list and the step: the banner stays above it.
+        (() => {
+          const ended = endedSteps(run.events);
+          const r = reviewOf(overlay.step);
+          const height = reviewHeight(r.head.length);
+          const max = Math.max(0, r.body.length - height);
+          const offset = Math.min(max, overlay.offset ?? (r.outputFrom !== undefined ? max : 0));
+          return <ResultsOverlay head={r.head} body={r.body} position={ended.indexOf(overlay.step) + 1} total={ended.length} offset={offset} height={height} />;
+        })()
+      ) : helpOpen ? (
+        <HelpOverlay drill={drill} />
+      ) : pending?.kind === 'confirm' ? (
         // The gate takes the whole width: it repeats the exact command, so the step's notes and
         // preview fold away, and the banner (the target in words) stays on screen above it.
         <Box flexDirection="column">
@@ -322,39 +405,45 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
           <ConfirmPanel req={pending} typed={typed} environment={state.targets.find((t) => t.name === pending.step.database)?.environment} />
         </Box>
       ) : (
-      <Box>
-        <PhaseList state={state} current={step?.id} title={titleOf} height={listHeight(rows, state.targets.length, bannerExtraRows(columns, state.targets, tools))} width={listWidth(columns)} />
-        <Box flexDirection="column" flexGrow={1}>
-          {previous ? <PreviousStep run={run} id={previous} /> : null}
-          {step && st ? <StepView step={step} title={run.title(step.id)} st={st} preview={run.preview(step)} cursor={cursor} busy={screenOf().kind === 'busy'} fill={(t) => run.text(t)} /> : null}
-          {finished ? (
-            <Text bold color={c(state.outcome === 'completed' ? 'green' : 'red')}>
-              Run {state.outcome}
-              {state.finishReason ? `: ${state.finishReason}` : ''}
-            </Text>
-          ) : null}
-          {pending?.kind === 'go' && overlay.kind === 'none' ? <GoPanel req={pending} drill={drill} /> : null}
-          {pending?.kind === 'ask' ? <AskPanel req={pending} typed={typed} /> : null}
-          {pending?.kind === 'decide' && overlay.kind === 'none' ? <DecidePanel req={pending} cursor={cursor} drill={drill} /> : null}
-          {pending?.kind === 'checklist' && overlay.kind === 'none' ? <ChecklistKeys rollback={rollbackOffered(state)} drill={drill} /> : null}
-        </Box>
-      </Box>
+        <>
+          <Box>
+            <PhaseList state={state} current={step?.id} title={titleOf} height={phaseRows} width={listWidth(columns)} />
+            <Box flexDirection="column" flexGrow={1}>
+              {previous ? <PreviousStep run={run} id={previous} width={bodyWidth} rows={previousRows} /> : null}
+              <Box ref={stepBox} flexDirection="column">
+                {step && st ? <StepView step={step} title={run.title(step.id)} st={st} preview={run.preview(step)} cursor={cursor} busy={screenKind === 'busy'} fill={(t) => run.text(t)} width={bodyWidth} /> : null}
+                {finished ? (
+                  <Text bold color={c(state.outcome === 'completed' ? 'green' : 'red')}>
+                    Run {state.outcome}
+                    {state.finishReason ? `: ${state.finishReason}` : ''}
+                  </Text>
+                ) : null}
+              </Box>
+            </Box>
+          </Box>
+          {/* What the run waits for, and the overlays that ask something, across the whole width under the step. */}
+          <Box ref={panelBox} flexDirection="column">
+            {overlay.kind === 'none' && pending?.kind === 'go' ? <GoPanel req={pending} drill={drill} review={reviewable} /> : null}
+            {pending?.kind === 'ask' ? <AskPanel req={pending} typed={typed} /> : null}
+            {overlay.kind === 'none' && pending?.kind === 'decide' ? <DecidePanel req={pending} cursor={cursor} drill={drill} /> : null}
+            {overlay.kind === 'none' && pending?.kind === 'checklist' ? <ChecklistKeys rollback={rollbackOffered(state)} drill={drill} review={reviewable} /> : null}
+            {overlay.kind === 'note' ? <TextOverlay title="Note for the transcript:" typed={typed} /> : null}
+            {overlay.kind === 'reason' ? <TextOverlay title={REASON_TITLE[overlay.for]} typed={typed} /> : null}
+            {overlay.kind === 'quit' ? <YesNoOverlay text={quitWords(drill).ask} /> : null}
+            {overlay.kind === 'rollback' ? (
+              <YesNoOverlay
+                text={
+                  run.ctx.mode === 'rehearsal'
+                    ? 'Rehearse the rollback from here? The rollback steps of what was done run, newest first, then the drill database is compared with its state before the first step.'
+                    : 'Start rollback now? Each rollback step still asks before it runs.'
+                }
+              />
+            ) : null}
+            {overlay.kind === 'milestone' ? <MilestoneOverlay /> : null}
+            {overlay.kind === 'milestone-time' ? <TextOverlay title={`When was it ${overlay.name}? Enter = now, or HH:MM (UTC), or "15m ago":`} typed={typed} /> : null}
+          </Box>
+        </>
       )}
-      {overlay.kind === 'note' ? <TextOverlay title="Note for the transcript:" typed={typed} /> : null}
-      {overlay.kind === 'reason' ? <TextOverlay title={REASON_TITLE[overlay.for]} typed={typed} /> : null}
-      {overlay.kind === 'quit' ? <YesNoOverlay text={quitWords(drill).ask} /> : null}
-      {overlay.kind === 'rollback' ? (
-        <YesNoOverlay
-          text={
-            run.ctx.mode === 'rehearsal'
-              ? 'Rehearse the rollback from here? The rollback steps of what was done run, newest first, then the drill database is compared with its state before the first step.'
-              : 'Start rollback now? Each rollback step still asks before it runs.'
-          }
-        />
-      ) : null}
-      {overlay.kind === 'help' ? <HelpOverlay drill={drill} /> : null}
-      {overlay.kind === 'milestone' ? <MilestoneOverlay /> : null}
-      {overlay.kind === 'milestone-time' ? <TextOverlay title={`When was it ${overlay.name}? Enter = now, or HH:MM (UTC), or "15m ago":`} typed={typed} /> : null}
       {message ? <Text color={c('yellow')}>{message}</Text> : null}
       {state.notes.length ? <Text dimColor>last note: {state.notes[state.notes.length - 1]!.text}</Text> : null}
     </Box>

@@ -25,7 +25,7 @@ export function quitWords(drill: string | undefined): { menu: string; ask: strin
     : {
         menu: `quit (the drill ends here; rehearse again with drillbook drill ${drill})`,
         ask: `Quit now? The drill ends here; rehearse again with drillbook drill ${drill}.`,
-        help: 'quit (asks first; the drill ends here and is rehearsed again, not resumed)',
+        help: 'quit (asks first; the drill ends: rehearse it again)',
       };
 }
 
@@ -34,26 +34,29 @@ export function rollbackHint(drill: string | undefined): string {
   return drill === undefined ? 'b: rollback' : 'b: rehearse the rollback from here';
 }
 
-/** The keys of a go-ahead: b only where the run offers a rollback (never during one). */
-export function GoPanel({ req, drill }: { req: Extract<OperatorRequest, { kind: 'go' }>; drill?: string | undefined }) {
+/** Where a step has ended: v reviews its result, and any earlier one's. */
+export const REVIEW_HINT = 'v: results';
+
+/** The keys of a go-ahead: b only where the run offers a rollback (never during one); v once a step has ended. */
+export function GoPanel({ req, drill, review = false }: { req: Extract<OperatorRequest, { kind: 'go' }>; drill?: string | undefined; review?: boolean }) {
   const c = useColor();
   return (
     <Box flexDirection="column" marginTop={1}>
       {req.note ? <Text color={c('yellow')}>{req.note}</Text> : null}
       {req.rollback ? <Text dimColor>rollback: {req.rollback}</Text> : null}
       <Text bold color={c('cyan')}>
-        {[req.dryRun ? 'Enter: continue (dry run: nothing runs)' : 'Enter: run it', 's: skip', 'n: note', ...(req.canRollBack ? [rollbackHint(drill)] : []), 'q: quit', '?: help'].join(' · ')}
+        {[req.dryRun ? 'Enter: continue (dry run: nothing runs)' : 'Enter: run it', 's: skip', 'n: note', ...(req.canRollBack ? [rollbackHint(drill)] : []), ...(review ? [REVIEW_HINT] : []), 'q: quit', '?: help'].join(' · ')}
       </Text>
     </Box>
   );
 }
 
 /** The keys of a checklist: b where the run offers a rollback. */
-export function ChecklistKeys({ rollback, drill }: { rollback: boolean; drill?: string | undefined }) {
+export function ChecklistKeys({ rollback, drill, review = false }: { rollback: boolean; drill?: string | undefined; review?: boolean }) {
   const c = useColor();
   return (
     <Text bold color={c('cyan')}>
-      {['Space: tick', '↑/↓: move', 'Enter: continue when all are ticked', 's: skip', 'n: note', ...(rollback ? [rollbackHint(drill)] : []), 'q: quit', '?: help'].join(' · ')}
+      {['Space: tick', '↑/↓: move', 'Enter: continue when all are ticked', 's: skip', 'n: note', ...(rollback ? [rollbackHint(drill)] : []), ...(review ? [REVIEW_HINT] : []), 'q: quit', '?: help'].join(' · ')}
     </Text>
   );
 }
@@ -166,7 +169,8 @@ export function HelpOverlay({ drill }: { drill?: string | undefined }) {
       <Text>Space       tick a checklist item (each tick is recorded)</Text>
       <Text>s           skip the step (asks a reason)</Text>
       <Text>r           re-run a failed check or step</Text>
-      <Text>b           {drill === undefined ? 'start rollback' : 'rehearse the rollback from here'} (once a step is done; not during a rollback)</Text>
+      <Text>b           {drill === undefined ? 'start rollback' : 'rehearse the rollback from here'} (not during one)</Text>
+      <Text>v           review the results of earlier steps (←/→ step, ↑/↓ scroll)</Text>
       <Text>n           add a note to the transcript</Text>
       <Text>M           mark a milestone (mitigated, resolved)</Text>
       <Text>Ctrl-C      stop the running command or check</Text>

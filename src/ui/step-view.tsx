@@ -2,9 +2,9 @@
 import { Box } from 'ink';
 import { Text } from './text.js';
 import { describeExpect } from '../core/expect.js';
-import { formatTable } from '../core/format.js';
 import type { StepState } from '../core/machine.js';
 import type { Run } from '../core/runner.js';
+import { fitTable, stepResult, trimBody, type Row, type Tone } from './step-result.js';
 import type { PlanStep } from '../core/plan.js';
 import { Markdown } from './markdown.js';
 import { stepMark } from './phase-list.js';
@@ -17,7 +17,7 @@ export function tail(text: string, n: number): string[] {
   return lines.slice(-n);
 }
 
-export function StepView(props: { step: PlanStep; title: string; st: StepState; preview: string; cursor: number; busy: boolean; fill?: (text: string) => string }) {
+export function StepView(props: { step: PlanStep; title: string; st: StepState; preview: string; cursor: number; busy: boolean; fill?: (text: string) => string; width?: number }) {
   const fill = props.fill ?? ((t: string) => t);
   const c = useColor();
   const { step, st } = props;
@@ -48,11 +48,11 @@ export function StepView(props: { step: PlanStep; title: string; st: StepState; 
         ) : s.run !== undefined ? (
           <CommandBody preview={props.preview} st={st} />
         ) : s.check !== undefined ? (
-          <CheckBody sql={props.preview} st={st} expect={describeExpect(s.expect)} />
+          <CheckBody sql={props.preview} st={st} expect={describeExpect(s.expect)} width={props.width ?? 60} />
         ) : s.sql !== undefined ? (
           <SqlBody sql={props.preview} st={st} />
         ) : s.migrations ? (
-          <MigrationsBody preview={props.preview} st={st} />
+          <MigrationsBody preview={props.preview} st={st} width={props.width ?? 60} />
         ) : s.ask !== undefined ? (
           <Text>Asks for the value of {s.ask}.</Text>
         ) : null}
@@ -86,7 +86,7 @@ function CommandBody({ preview, st }: { preview: string; st: StepState }) {
   );
 }
 
-function CheckBody({ sql, st, expect }: { sql: string; st: StepState; expect: string }) {
+function CheckBody({ sql, st, expect, width }: { sql: string; st: StepState; expect: string; width: number }) {
   const c = useColor();
   const r = st.lastCheck;
   return (
@@ -94,7 +94,7 @@ function CheckBody({ sql, st, expect }: { sql: string; st: StepState; expect: st
       <Text color={c('cyan')}>{sql.split('\n').filter((l) => !l.startsWith('-- expect:')).join('\n')}</Text>
       <Text dimColor>expect: {expect}</Text>
       {st.stage === 'running' ? <Text color={c('cyan')}>checking…{r ? ` (attempt ${r.attempt + 1})` : ''}</Text> : null}
-      {r?.result ? <Text>{formatTable(r.result)}</Text> : null}
+      {r?.result ? <Text>{fitTable(r.result, width, 10).join('\n')}</Text> : null}
       {r ? (
         <Text bold color={c(r.pass ? 'green' : 'red')}>
           {r.pass ? 'PASS' : 'FAIL'}
@@ -118,38 +118,64 @@ function SqlBody({ sql, st }: { sql: string; st: StepState }) {
   );
 }
 
-function MigrationsBody({ preview, st }: { preview: string; st: StepState }) {
+function MigrationsBody({ preview, st, width }: { preview: string; st: StepState; width: number }) {
   const c = useColor();
   const m = st.lastMigrations;
   return (
     <>
       <Text color={c('cyan')}>{preview}</Text>
-      {m ? <Text>{formatTable({ columns: ['migration', 'state', 'evidence'], rows: m.table.map((r) => [r.name, r.state, r.evidence]), rowCount: m.table.length }, 30)}</Text> : null}
+      {m ? <Text>{fitTable({ columns: ['migration', 'state', 'evidence'], rows: m.table.map((r) => [r.name, r.state, r.evidence]), rowCount: m.table.length }, width, 30).join('\n')}</Text> : null}
       {m ? <Text bold color={c(m.pass ? 'green' : 'red')}>{m.summary}</Text> : null}
     </>
   );
 }
 
-/** One line on the step that just ended, so its result stays in sight when the next step starts. */
-export function PreviousStep({ run, id }: { run: Run; id: string }) {
+const TONE: Record<Tone, string | undefined> = { plain: undefined, ok: 'green', bad: 'red', warn: 'yellow', dim: undefined, cmd: 'cyan' };
+
+/** Rows of a step's result (already wrapped to the width they are drawn at). */
+export function ResultRows({ rows }: { rows: readonly Row[] }) {
   const c = useColor();
+  return (
+    <>
+      {rows.map((r, i) => {
+        const color = TONE[r.tone];
+        return (
+          <Text key={i} bold={r.bold ?? false} dimColor={r.tone === 'dim'} {...(color ? { color: c(color) } : {})}>
+            {r.text || ' '}
+          </Text>
+        );
+      })}
+    </>
+  );
+}
+
+/** Rows of a check's result shown under the next step: the count of all of them is said. */
+export const PREVIOUS_TABLE_ROWS = 5;
+/** The most rows the result of the previous step takes, however tall the terminal. */
+export const PREVIOUS_MAX_ROWS = 14;
+
+/**
+ * The step that just ended, so its result stays in sight when the next step starts: its outcome,
+ * a check's rows (a few, and how many in all), a command's last lines (wrapped). `rows`: the
+ * rows it may take; v reviews the whole result of any earlier step.
+ */
+export function PreviousStep({ run, id, width, rows }: { run: Run; id: string; width: number; rows: number }) {
   const st = run.state.steps[id];
-  if (!st) return null;
-  const exit = st.lastExit;
-  const detail = st.stage === 'skipped' ? `skipped: ${st.reason ?? ''}`
-    : exit ? (exit.timedOut ? 'timed out' : exit.cancelled ? 'cancelled' : exit.signal ? `killed by ${exit.signal}` : `exit ${exit.exitCode} after ${(exit.durationMs / 1000).toFixed(1)}s`)
-      : st.lastCheck ? (st.lastCheck.pass ? 'PASS' : `FAIL: ${st.lastCheck.failures.join('; ')}`)
-        : st.lastSql ? (st.lastSql.error ? `error: ${st.lastSql.error}` : `${st.lastSql.rowCount ?? 0} row(s) affected, committed`)
-          : st.lastMigrations ? st.lastMigrations.summary : st.stage;
-  const lastLines = exit && st.output ? tail(st.output, 2) : [];
+  const ps = run.plan.steps[id];
+  if (!st || !ps) return null;
+  const room = Math.max(1, Math.min(PREVIOUS_MAX_ROWS, rows));
+  const r = stepResult(ps, st, { width, title: run.title(id), tableRows: PREVIOUS_TABLE_ROWS, items: (ps.step.checklist ?? []).map((t) => run.text(t)) });
+  let head = r.head;
+  let body = trimBody(r, room - head.length, 'v shows all of it');
+  if (head.length + Math.min(1, r.body.length) > room) {
+    // No room for the title and the result: the step's id and outcome, and where the rest is.
+    const short = stepResult(ps, st, { width, title: '', tableRows: 0, short: true, ...(r.body.length ? { more: 'v: review' } : {}) });
+    head = short.head.slice(0, room);
+    body = trimBody(r, room - head.length, 'v shows all of it');
+  }
   return (
     <Box flexDirection="column" marginBottom={1}>
-      <Text dimColor color={c(st.stage === 'passed' ? 'green' : st.stage === 'failed' ? 'red' : 'gray')}>
-        {stepMark(st)} {id}: {detail}
-      </Text>
-      {lastLines.map((l, i) => (
-        <Text key={i} dimColor wrap="truncate-end">  | {l}</Text>
-      ))}
+      <ResultRows rows={[...head.map((h) => ({ ...h, bold: false })), ...body]} />
     </Box>
   );
 }

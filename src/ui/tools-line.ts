@@ -30,7 +30,7 @@ function reason(t: ToolUse): Why | undefined {
     const [, version, major, server] = older;
     return {
       key: `older ${version} ${server}`,
-      text: (ts) => `${ts.join(' and ')} ${version} here ${ts.length > 1 ? 'are' : 'is'} older than the drill's PostgreSQL ${server}${ts.includes('pg_dump') ? ' (pg_dump refuses a newer server)' : ''}: rehearse with --pg-version ${major} to use ${ts.length > 1 ? 'them' : 'it'}`,
+      text: (ts) => `${ts.join(' and ')} ${version} here ${ts.length > 1 ? 'are' : 'is'} older than the drill's PostgreSQL ${server}: rehearse with --pg-version ${major} to use ${ts.length > 1 ? 'them' : 'it'}`,
     };
   }
   if (/^not installed/.test(rest)) return { key: 'missing', text: (ts) => `${ts.join(' and ')}: not installed here, so the stand-in${ts.length > 1 ? 's run' : ' runs'}` };

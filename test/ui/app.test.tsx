@@ -122,7 +122,8 @@ describe('the run screen', () => {
     expect(shell.ran).toEqual(['./fix.sh']);
     release();
     const after = await until(ui.lastFrame, (f) => f.includes('Run completed'), 'the end of the run');
-    expect(after).toContain('✓ count: PASS');
+    expect(after).toContain('✓ count · Rows are there: PASS');
+    expect(after).toMatch(/c0\s*\n.*--\s*\n.*4\s*\n.*\(1 row\)/);
     expect(journal.events.find((e) => e.type === 'command.exited')).toMatchObject({ step: 'work', exitCode: 0 });
     expect(journal.events.filter((e) => e.type === 'confirmation').map((e) => (e as { matched: boolean }).matched)).toEqual([false, true]);
     ui.unmount();
@@ -171,7 +172,7 @@ describe('the run screen', () => {
     expect(ui.lastFrame()).not.toMatch(/resum/);
     await press(ui, 'n');
     await press(ui, '?');
-    expect(words(ui.lastFrame()!)).toContain('quit (asks first; the drill ends here and is rehearsed again, not resumed)');
+    expect(words(ui.lastFrame()!)).toContain('quit (asks first; the drill ends: rehearse it again)');
     await press(ui, 'x');
     for (const k of [' ', 'j', ' ', '\r']) await press(ui, k);
     await until(ui.lastFrame, (f) => f.includes('Enter: run it'), 'the go prompt');

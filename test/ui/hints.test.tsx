@@ -70,12 +70,12 @@ describe('key hints', () => {
       await until(ui.lastFrame, (f) => f.includes('confirm the target'), 'the gate');
       ui.stdin.write('shop\r');
       const after = await until(ui.lastFrame, (f) => f.includes('[ ] checked'), 'the checklist after the work');
-      expect(words(after)).toContain(`s: skip · n: note · ${b} · q: quit · ?: help`);
+      expect(words(after)).toContain(`s: skip · n: note · ${b} · v: results · q: quit · ?: help`);
       ui.stdin.write('b');
       await until(ui.lastFrame, (f) => f.includes('(y/N)'), 'the rollback question');
       ui.stdin.write('y');
       const undo = await until(ui.lastFrame, (f) => f.includes('ROLLING BACK') && f.includes('Undo the work') && f.includes('Enter: run it'), 'the rollback step');
-      expect(words(undo)).toContain('Enter: run it · s: skip · n: note · q: quit · ?: help');
+      expect(words(undo)).toContain('Enter: run it · s: skip · n: note · v: results · q: quit · ?: help');
       expect(undo).not.toContain('b: ');
       ui.stdin.write('b');
       await until(ui.lastFrame, (f) => f.includes('no rollback available here'), 'b refused during the rollback');

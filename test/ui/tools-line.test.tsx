@@ -52,7 +52,7 @@ describe('the banner\'s tools', () => {
       const f = banner(toolEvents(choices) as ToolUse[], columns);
       expect(f.split('\n').every((l) => l.length <= columns), f).toBe(true);
       expect(words(f)).toContain('tools: pg_dump (stand-in) · pg_restore (stand-in)');
-      expect(words(f)).toContain("pg_dump and pg_restore 15.18 here are older than the drill's PostgreSQL 17 (pg_dump refuses a newer server): rehearse with --pg-version 15 to use them");
+      expect(words(f)).toContain("pg_dump and pg_restore 15.18 here are older than the drill's PostgreSQL 17: rehearse with --pg-version 15 to use them");
     }
   });
 
