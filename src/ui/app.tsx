@@ -14,7 +14,7 @@ import { parseWhen } from '../core/when.js';
 import { AskPanel, ChecklistKeys, ConfirmPanel, DecidePanel, GoPanel, HelpOverlay, MilestoneOverlay, quitWords, TextOverlay, YesNoOverlay } from './panels.js';
 import { PhaseList, stepMark } from './phase-list.js';
 import { listHeight } from './phase-window.js';
-import { PreviousStep, StepView } from './step-view.js';
+import { OUTPUT_LINES, PREVIOUS_MAX_ROWS, PreviousStep, StepView, tail } from './step-view.js';
 import { ResultsOverlay } from './results-overlay.js';
 import { endedSteps, lastEnded, stepResult } from './step-result.js';
 import { useColor } from './theme.js';
@@ -69,12 +69,13 @@ type Overlay =
 
 const REASON_TITLE = { skip: 'Why skip this step?', override: 'Why count this failed check as passed?', 'mark-done': 'Why mark this step done?' } as const;
 
-/** The terminal's height and width, kept up to date when it is resized (24×80 when unknown). */
-function useTerminalSize(fixed: number | undefined): { rows: number; columns: number } {
+/** The terminal's height and width, kept up to date when it is resized (24×80 when unknown; known: the height is the terminal's). */
+function useTerminalSize(fixed: number | undefined): { rows: number; columns: number; known: boolean } {
   const { stdout } = useStdout();
-  const [size, setSize] = useState(() => ({ rows: fixed ?? (stdout.rows || 24), columns: stdout.columns || 80 }));
+  const measure = () => ({ rows: fixed ?? (stdout.rows || 24), columns: stdout.columns || 80, known: fixed !== undefined || stdout.rows > 0 });
+  const [size, setSize] = useState(measure);
   useEffect(() => {
-    const onResize = () => setSize({ rows: fixed ?? (stdout.rows || 24), columns: stdout.columns || 80 });
+    const onResize = () => setSize(measure());
     stdout.on('resize', onResize);
     return () => void stdout.off('resize', onResize);
   }, [stdout, fixed]);
@@ -96,7 +97,7 @@ export function listWidth(columns: number): number {
 
 export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run; bridge: InkBridge; interrupt: () => void; now?: () => number; rows?: number }) {
   const c = useColor();
-  const { rows, columns } = useTerminalSize(fixedRows);
+  const { rows, columns, known } = useTerminalSize(fixedRows);
   useSyncExternalStore(bridge.subscribe, bridge.snapshot);
   const state = run.state;
   const pending = bridge.pending;
@@ -144,28 +145,56 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
   const previous = lastEnded(run.events, step?.id);
   const reviewable = previous !== undefined || lastEnded(run.events, undefined) !== undefined;
 
-  // The rows the banner, the current step and the panel under it take, measured once drawn: the
-  // previous step's result gets what is left of the terminal, so the banner never scrolls off.
-  // Whenever what the screen shows changes (another step, screen or overlay), the result shrinks
-  // to its first row until the new layout is measured: a frame may grow only into measured room.
+  // The screen never grows past the terminal (less one row): the banner on top, then the phase list
+  // and the step, then the keys and questions. When they do not fit, the previous step's result
+  // gives way first (clipped in the same frame, then trimmed to the rows it has), then the step's
+  // notes, then a running command's output: nothing pushes the banner off the screen. The gate
+  // alone takes what it needs: it is never cut.
   const bannerBox = useRef<DOMElement>(null);
   const stepBox = useRef<DOMElement>(null);
   const panelBox = useRef<DOMElement>(null);
   const screenKind = screenOf().kind;
-  const layoutKey = `${step?.id ?? ''}|${screenKind}|${ui.current.overlay.kind}|${ui.current.message ? 1 : 0}|${state.notes.length ? 1 : 0}|${rows}x${columns}`;
-  const [measured, setMeasured] = useState<{ key: string; banner: number; step: number; panel: number } | undefined>(undefined);
+  const notesBox = useRef<DOMElement>(null);
+  type Measured = { banner: number; step: number; panel: number; notes: number; notesShown: number; outputShown: number };
+  const [measured, setMeasured] = useState<Measured | undefined>(undefined);
+  // What this frame draws of the notes and the output (measured with the frame, to tell the whole step's height).
+  const drawn = useRef({ notesShown: 0, outputShown: 0 });
   useEffect(() => {
-    // While the gate or the review is open the step is not drawn: nothing to measure.
+    // While the gate, the help or the review is open the step is not drawn: keep what it measured.
     if (!bannerBox.current || !stepBox.current || !panelBox.current) return;
-    const m = { key: layoutKey, banner: measureElement(bannerBox.current).height, step: measureElement(stepBox.current).height, panel: measureElement(panelBox.current).height };
-    if (!measured || measured.key !== m.key || measured.banner !== m.banner || measured.step !== m.step || measured.panel !== m.panel) setMeasured(m);
+    const m: Measured = {
+      banner: measureElement(bannerBox.current).height,
+      step: measureElement(stepBox.current).height,
+      panel: measureElement(panelBox.current).height,
+      notes: notesBox.current ? measureElement(notesBox.current).height : 0,
+      ...drawn.current,
+    };
+    if (!measured || (Object.keys(m) as Array<keyof Measured>).some((k) => m[k] !== measured[k])) setMeasured(m);
   });
+  const fit = known && pending?.kind !== 'confirm';
   const bannerRows = measured?.banner ?? 4 + Math.max(1, state.targets.length) + bannerExtraRows(columns, state.targets, tools);
   const bodyWidth = columns - listWidth(columns);
   // Below the banner: the message line and the last note.
   const reserved = 1 + (state.notes.length ? 1 : 0);
-  // While a command or check runs its view grows: the previous step keeps to its first row.
-  const previousRows = measured && measured.key === layoutKey && screenKind !== 'busy' ? rows - bannerRows - measured.step - 1 - measured.panel - reserved : 1;
+  // The rows between the banner and the panel (the frame is a row shorter than the terminal).
+  const bodyRows = measured ? rows - 1 - measured.banner - measured.panel - (message ? 1 : 0) - (state.notes.length ? 1 : 0) : 0;
+  const previousRows = fit && measured ? bodyRows - measured.step - 1 : PREVIOUS_MAX_ROWS;
+  // A step taller than the room it has (a small terminal): its notes give way first (their first
+  // rows, and a line saying v shows them whole), then a running command's output (its last lines).
+  const outputNatural = st?.output ? Math.min(OUTPUT_LINES, tail(st.output, OUTPUT_LINES).length) : 0;
+  let notesRows: number | undefined;
+  let outputLines = OUTPUT_LINES;
+  if (fit && measured) {
+    const whole = measured.step - (measured.notesShown < 0 ? measured.notes : measured.notesShown) + measured.notes - measured.outputShown + outputNatural;
+    let over = whole - bodyRows;
+    if (over > 0 && measured.notes > 1) {
+      notesRows = Math.max(1, measured.notes - over - 1);
+      over -= measured.notes - (notesRows + 1);
+    }
+    if (over > 0 && outputNatural > 2) outputLines = Math.max(2, outputNatural - over);
+  }
+  // notesShown -1: the notes whole.
+  drawn.current = { notesShown: notesRows !== undefined ? notesRows + 1 : -1, outputShown: Math.min(outputLines, outputNatural) };
   // The phase list's height as the static first frame has it, less what the banner and the panel take beyond that.
   const panelRows = measured?.panel ?? 2;
   const phaseRows = listHeight(rows, state.targets.length, Math.max(0, bannerRows + panelRows + reserved - (4 + Math.max(1, state.targets.length) + 2)));
@@ -174,7 +203,12 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
   const reviewWidth = Math.max(20, columns - 4);
   const reviewOf = (id: string) => {
     const ps = run.plan.steps[id]!;
-    return stepResult(ps, run.state.steps[id]!, { width: reviewWidth, title: run.title(id), tableRows: Number.MAX_SAFE_INTEGER, items: (ps.step.checklist ?? []).map((t) => run.text(t)), preview: run.preview(ps) });
+    return stepResult(ps, run.state.steps[id]!, { width: reviewWidth, title: run.title(id), tableRows: Number.MAX_SAFE_INTEGER, items: (ps.step.checklist ?? []).map((t) => run.text(t)), preview: run.preview(ps), ...(ps.step.notes ? { notes: run.text(ps.step.notes) } : {}) });
+  };
+  /** What v reviews: the steps that ended, then the step the run is at. */
+  const reviewSteps = () => {
+    const now = nextEffect(run.state);
+    return endedSteps(run.events, 'step' in now ? now.step.id : undefined);
   };
   const reviewHeight = (head: number) => Math.max(3, rows - bannerRows - reserved - 4 - head);
   const helpOpen = overlay.kind === 'help';
@@ -188,8 +222,8 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
     const screen = screenOf();
     const { overlay, typed, cursor } = ui.current;
     const pending = bridge.pending;
-    const current = nextEffect(run.state);
-    const st = 'step' in current ? run.state.steps[current.step.id] : undefined;
+    const effectNow = nextEffect(run.state);
+    const st = 'step' in effectNow ? run.state.steps[effectNow.step.id] : undefined;
     let action = keyToAction(screen, input, key);
     let text = typed;
     if (action.type === 'type-submit') {
@@ -221,20 +255,19 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
         setOverlay({ kind: 'milestone' });
         return;
       case 'results': {
-        const ended = endedSteps(run.events);
-        if (!ended.length) {
-          setMessage('no step has ended yet: v reviews the results of earlier steps');
-          return;
-        }
-        setOverlay({ kind: 'results', step: ended[ended.length - 1]!, offset: undefined });
+        const ended = reviewSteps();
+        if (!ended.length) return;
+        // The step that ended last (the one before the current), else the current one.
+        const current = 'step' in effectNow ? effectNow.step.id : undefined;
+        setOverlay({ kind: 'results', step: ended.length > 1 && ended[ended.length - 1] === current ? ended[ended.length - 2]! : ended[ended.length - 1]!, offset: undefined });
         return;
       }
       case 'results-step': {
         if (overlay.kind !== 'results') return;
-        const ended = endedSteps(run.events);
+        const ended = reviewSteps();
         const at = ended.indexOf(overlay.step) + action.by;
         if (at < 0 || at >= ended.length) {
-          setMessage(at < 0 ? 'this is the earliest step that ended' : 'this is the latest step that ended');
+          setMessage(at < 0 ? 'this is the first step run' : 'this is the step the run is at');
           return;
         }
         setOverlay({ kind: 'results', step: ended[at]!, offset: undefined });
@@ -369,36 +402,42 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
     }
   });
 
+  // Between the banner and the panel: its own height, less when the terminal has not that much (then clipped).
+  const middle = { flexShrink: 1, overflow: 'hidden' as const };
   return (
-    <Box flexDirection="column">
-      <Box ref={bannerBox} flexDirection="column">
-      <Banner
-        title={run.ctx.runbook.title}
-        mode={run.ctx.mode}
-        targets={state.targets}
-        startedAt={state.startedAt}
-        operator={state.operator}
-        rollingBack={state.status === 'rolling-back'}
-        {...(now ? { now } : {})}
-        tools={tools}
-      />
+    <Box flexDirection="column" {...(fit ? { height: rows - 1 } : {})}>
+      <Box ref={bannerBox} flexDirection="column" flexShrink={0}>
+        <Banner
+          title={run.ctx.runbook.title}
+          mode={run.ctx.mode}
+          targets={state.targets}
+          startedAt={state.startedAt}
+          operator={state.operator}
+          rollingBack={state.status === 'rolling-back'}
+          {...(now ? { now } : {})}
+          tools={tools}
+        />
       </Box>
       {overlay.kind === 'results' ? (
         // The review takes the place of the phase list and the step: the banner stays above it.
-        (() => {
-          const ended = endedSteps(run.events);
-          const r = reviewOf(overlay.step);
-          const height = reviewHeight(r.head.length);
-          const max = Math.max(0, r.body.length - height);
-          const offset = Math.min(max, overlay.offset ?? (r.outputFrom !== undefined ? max : 0));
-          return <ResultsOverlay head={r.head} body={r.body} position={ended.indexOf(overlay.step) + 1} total={ended.length} offset={offset} height={height} />;
-        })()
+        <Box {...middle} flexDirection="column">
+          {(() => {
+            const ended = reviewSteps();
+            const r = reviewOf(overlay.step);
+            const height = reviewHeight(r.head.length);
+            const max = Math.max(0, r.body.length - height);
+            const offset = Math.min(max, overlay.offset ?? (r.outputFrom !== undefined ? max : 0));
+            return <ResultsOverlay head={r.head} body={r.body} position={ended.indexOf(overlay.step) + 1} total={ended.length} offset={offset} height={height} />;
+          })()}
+        </Box>
       ) : helpOpen ? (
-        <HelpOverlay drill={drill} />
+        <Box {...middle} flexDirection="column">
+          <HelpOverlay drill={drill} />
+        </Box>
       ) : pending?.kind === 'confirm' ? (
         // The gate takes the whole width: it repeats the exact command, so the step's notes and
         // preview fold away, and the banner (the target in words) stays on screen above it.
-        <Box flexDirection="column">
+        <Box flexDirection="column" flexShrink={0}>
           <Text bold wrap="truncate-end">
             {stepMark(state.steps[pending.step.id]!)} {run.title(pending.step.id)} <Text dimColor>· {pending.step.id} · phase {run.plan.phases.findIndex((p) => p.id === pending.step.phase.id) + 1}/{run.plan.phases.length}: {pending.step.phase.title}</Text>
           </Text>
@@ -406,12 +445,20 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
         </Box>
       ) : (
         <>
-          <Box>
-            <PhaseList state={state} current={step?.id} title={titleOf} height={phaseRows} width={listWidth(columns)} />
+          <Box {...middle}>
+            <Box flexShrink={0}>
+              <PhaseList state={state} current={step?.id} title={titleOf} height={phaseRows} width={listWidth(columns)} />
+            </Box>
             <Box flexDirection="column" flexGrow={1}>
-              {previous ? <PreviousStep run={run} id={previous} width={bodyWidth} rows={previousRows} /> : null}
-              <Box ref={stepBox} flexDirection="column">
-                {step && st ? <StepView step={step} title={run.title(step.id)} st={st} preview={run.preview(step)} cursor={cursor} busy={screenKind === 'busy'} fill={(t) => run.text(t)} width={bodyWidth} /> : null}
+              {previous ? (
+                <Box flexDirection="column" flexShrink={1} overflow="hidden">
+                  <Box flexDirection="column" flexShrink={0}>
+                    <PreviousStep run={run} id={previous} width={bodyWidth} rows={previousRows} />
+                  </Box>
+                </Box>
+              ) : null}
+              <Box ref={stepBox} flexDirection="column" flexShrink={0}>
+                {step && st ? <StepView step={step} title={run.title(step.id)} st={st} preview={run.preview(step)} cursor={cursor} busy={screenKind === 'busy'} fill={(t) => run.text(t)} width={bodyWidth} notesRows={notesRows} outputLines={outputLines} notesRef={notesBox} /> : null}
                 {finished ? (
                   <Text bold color={c(state.outcome === 'completed' ? 'green' : 'red')}>
                     Run {state.outcome}
@@ -421,8 +468,8 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
               </Box>
             </Box>
           </Box>
-          {/* What the run waits for, and the overlays that ask something, across the whole width under the step. */}
-          <Box ref={panelBox} flexDirection="column">
+          {/* What the run waits for, and the overlays that ask something, across the whole width at the bottom. */}
+          <Box ref={panelBox} flexDirection="column" flexShrink={0}>
             {overlay.kind === 'none' && pending?.kind === 'go' ? <GoPanel req={pending} drill={drill} review={reviewable} /> : null}
             {pending?.kind === 'ask' ? <AskPanel req={pending} typed={typed} /> : null}
             {overlay.kind === 'none' && pending?.kind === 'decide' ? <DecidePanel req={pending} cursor={cursor} drill={drill} /> : null}
@@ -444,8 +491,16 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
           </Box>
         </>
       )}
-      {message ? <Text color={c('yellow')}>{message}</Text> : null}
-      {state.notes.length ? <Text dimColor>last note: {state.notes[state.notes.length - 1]!.text}</Text> : null}
+      {message ? (
+        <Box flexShrink={0}>
+          <Text color={c('yellow')}>{message}</Text>
+        </Box>
+      ) : null}
+      {state.notes.length ? (
+        <Box flexShrink={0}>
+          <Text dimColor wrap="truncate-end">last note: {state.notes[state.notes.length - 1]!.text}</Text>
+        </Box>
+      ) : null}
     </Box>
   );
 }

@@ -25,7 +25,7 @@ export type Screen =
   | { kind: 'overlay-quit' }
   | { kind: 'overlay-help' }
   | { kind: 'overlay-milestone' }
-  /** The results of earlier steps (v). */
+  /** The review of the steps so far (v). */
   | { kind: 'overlay-results' }
   | { kind: 'go' }
   | { kind: 'confirm' }
@@ -55,7 +55,7 @@ export type Action =
   | { type: 'rollback' }
   | { type: 'rerun' }
   | { type: 'help' }
-  /** Open the review of earlier steps' results. */
+  /** Open the review of the steps so far (v). */
   | { type: 'results' }
   /** In the review: the earlier (-1) or later (+1) step. */
   | { type: 'results-step'; by: -1 | 1 }

@@ -170,7 +170,7 @@ export function HelpOverlay({ drill }: { drill?: string | undefined }) {
       <Text>s           skip the step (asks a reason)</Text>
       <Text>r           re-run a failed check or step</Text>
       <Text>b           {drill === undefined ? 'start rollback' : 'rehearse the rollback from here'} (not during one)</Text>
-      <Text>v           review the results of earlier steps (←/→ step, ↑/↓ scroll)</Text>
+      <Text>v           review the steps so far: results, notes, commands (←/→, ↑/↓)</Text>
       <Text>n           add a note to the transcript</Text>
       <Text>M           mark a milestone (mitigated, resolved)</Text>
       <Text>Ctrl-C      stop the running command or check</Text>

@@ -1,4 +1,4 @@
-/** The review of earlier steps' results (v): one step at a time, the newest first, scrollable. */
+/** The review (v): the result of any step run so far, and the step the run is at, one at a time, scrollable. */
 import { Box } from 'ink';
 import { Text } from './text.js';
 import type { Row } from './step-result.js';
@@ -12,7 +12,7 @@ export function ResultsOverlay({ head, body, position, total, offset, height }: 
   return (
     <Box flexDirection="column" borderStyle="round" paddingX={1}>
       <Text bold wrap="truncate-end">
-        Results of earlier steps: {position} of {total}
+        Steps so far: {position} of {total}
       </Text>
       <ResultRows rows={head} />
       <ResultRows rows={shown} />

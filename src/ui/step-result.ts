@@ -120,7 +120,9 @@ function verdict(ps: PlanStep, st: StepState, items: readonly string[]): { text:
   if (st.stage === 'failed') return { text: `FAILED${st.reason ? `: ${st.reason}` : ''}`, tone: 'bad' };
   if (st.stage === 'unknown') return { text: `OUTCOME UNKNOWN${st.reason ? `: ${st.reason}` : ''}`, tone: 'warn' };
   if (st.stage === 'rolled-back') return { text: 'passed, then rolled back', tone: 'dim' };
-  if (st.stage !== 'passed') return { text: st.stage, tone: 'dim' };
+  if (st.stage === 'pending') return { text: 'not run yet', tone: 'dim' };
+  if (st.stage === 'running') return { text: ps.action === 'checklist' ? 'waiting for the ticks' : 'in progress', tone: 'dim' };
+  if (st.stage === 'awaiting-confirmation') return { text: 'waiting for the typed confirmation', tone: 'dim' };
   if (ps.action === 'check' && st.lastCheck) return { text: `PASS${st.lastCheck.attempt > 1 ? ` (attempt ${st.lastCheck.attempt})` : ''}`, tone: 'ok' };
   if (ps.action === 'run' && st.lastExit) return { text: exitWords(st.lastExit), tone: 'ok' };
   if (ps.action === 'sql' && st.lastSql) return { text: `${st.lastSql.rowCount ?? 0} row(s) affected, committed`, tone: 'ok' };
@@ -144,10 +146,11 @@ export interface StepResult {
  * A step's recorded result as rows of at most `width` columns. `tableRows`: the most rows of a
  * check's result shown (the count of all is said). `preview`: the command or SQL, shown first,
  * and a checklist's every item with its tick: the review shows them; the rows under the next step
- * do not (a plain pass says it in its first row). `short`: the headline without the title, and
+ * do not (a plain pass says it in its first row). `notes`: the step's notes, first (the review
+ * of the current step shows them whole). `short`: the headline without the title, and
  * `more` said after it (where the rest is).
  */
-export function stepResult(ps: PlanStep, st: StepState, opts: { width: number; title: string; tableRows: number; items?: readonly string[]; preview?: string; short?: boolean; more?: string }): StepResult {
+export function stepResult(ps: PlanStep, st: StepState, opts: { width: number; title: string; tableRows: number; items?: readonly string[]; preview?: string; notes?: string; short?: boolean; more?: string }): StepResult {
   const { width } = opts;
   const items = opts.items ?? ps.step.checklist ?? [];
   const v = verdict(ps, st, items);
@@ -156,6 +159,15 @@ export function stepResult(ps: PlanStep, st: StepState, opts: { width: number; t
   const body: Row[] = [];
   const push = (text: string, tone: Tone, bold = false) => wrapText(text, width).forEach((t) => body.push({ text: t, tone, ...(bold ? { bold } : {}) }));
   const plainPass = st.stage === 'passed' && st.overridden === undefined && !st.reason;
+  if (opts.notes) {
+    // The runbook's Markdown, as text: paragraphs and list items on rows of their own.
+    for (const para of opts.notes.trim().split(/\n\s*\n/)) {
+      const lines = para.split('\n');
+      const list = lines.every((l) => /^\s*([-*]|\d+\.)\s/.test(l));
+      for (const l of list ? lines.map((x) => `  • ${x.replace(/^\s*([-*]|\d+\.)\s/, '')}`) : [lines.join(' ')]) push(l.replace(/`|\*\*/g, ''), 'plain');
+      body.push({ text: '', tone: 'plain' });
+    }
+  }
   if (opts.preview && ps.action !== 'checklist') {
     for (const line of visible(opts.preview).split('\n')) {
       if (!line.startsWith('-- expect:')) push(ps.action === 'run' ? `$ ${line}` : line, 'cmd');
@@ -181,7 +193,7 @@ export function stepResult(ps: PlanStep, st: StepState, opts: { width: number; t
     if (st.lastExit && !plainPass) push(exitWords(st.lastExit), st.lastExit.exitCode === 0 ? 'ok' : 'bad', true);
     if (st.output) {
       outputFrom = body.length;
-      for (const l of visible(st.output.replace(/\n$/, '')).split('\n')) for (const r of wrapLine(expandTabs(l), width - 2)) body.push({ text: `│ ${r}`, tone: 'dim' });
+      for (const l of visible(st.output.replace(/\s+$/, '')).split('\n')) for (const r of wrapLine(expandTabs(l), width - 2)) body.push({ text: `│ ${r}`, tone: 'dim' });
     }
   }
   return { head, body, ...(outputFrom !== undefined ? { outputFrom } : {}), color: stepColor(st) };
@@ -211,17 +223,19 @@ export function trimBody(r: StepResult, max: number, more: string): Row[] {
 
 const ENDED = new Set(['step.finished', 'step.skipped', 'step.dry-run', 'step.override', 'step.marked-done']);
 
-/** The steps that ended (passed, failed, skipped, overridden, marked done), each once, in the order they last ended. */
-export function endedSteps(events: readonly Recorded[]): string[] {
+/** The steps that ended (passed, failed, skipped, overridden, marked done), each once, in the order they last ended; then `current`, the step the run is at. */
+export function endedSteps(events: readonly Recorded[], current?: string): string[] {
   const seen = new Set<string>();
   const out: string[] = [];
   for (let i = events.length - 1; i >= 0; i--) {
     const e = events[i]!;
-    if (!ENDED.has(e.type) || !('step' in e) || typeof e.step !== 'string' || seen.has(e.step)) continue;
+    if (!ENDED.has(e.type) || !('step' in e) || typeof e.step !== 'string' || seen.has(e.step) || e.step === current) continue;
     seen.add(e.step);
     out.push(e.step);
   }
-  return out.reverse();
+  out.reverse();
+  if (current !== undefined) out.push(current);
+  return out;
 }
 
 /** The step that ended last, if it is not `current` (scans back from the newest event, not the whole run). */

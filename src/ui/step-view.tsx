@@ -1,5 +1,6 @@
 /** The current step: what it is, why (its notes), and what it did (checklist, output, check result). */
-import { Box } from 'ink';
+import { Box, type DOMElement } from 'ink';
+import type { Ref } from 'react';
 import { Text } from './text.js';
 import { describeExpect } from '../core/expect.js';
 import type { StepState } from '../core/machine.js';
@@ -10,14 +11,20 @@ import { Markdown } from './markdown.js';
 import { stepMark } from './phase-list.js';
 import { useColor } from './theme.js';
 
-const OUTPUT_LINES = 12;
+/** The most lines of a running command's output shown (its last ones). */
+export const OUTPUT_LINES = 12;
 
 export function tail(text: string, n: number): string[] {
   const lines = text.replace(/\n$/, '').split('\n');
   return lines.slice(-n);
 }
 
-export function StepView(props: { step: PlanStep; title: string; st: StepState; preview: string; cursor: number; busy: boolean; fill?: (text: string) => string; width?: number }) {
+/**
+ * `notesRows`: on a terminal too small for the whole step, the notes' first rows (the rest is said
+ * to be there, and v shows it); `outputLines`: how many of a running command's last lines show.
+ * `notesRef`: the notes as laid out whole, for the screen to measure.
+ */
+export function StepView(props: { step: PlanStep; title: string; st: StepState; preview: string; cursor: number; busy: boolean; fill?: (text: string) => string; width?: number; notesRows?: number | undefined; outputLines?: number; notesRef?: Ref<DOMElement> }) {
   const fill = props.fill ?? ((t: string) => t);
   const c = useColor();
   const { step, st } = props;
@@ -34,8 +41,13 @@ export function StepView(props: { step: PlanStep; title: string; st: StepState; 
         {st.attempts > 1 ? ` · attempt ${st.attempts}` : ''}
       </Text>
       {s.notes ? (
-        <Box flexDirection="column" marginTop={1}>
-          <Markdown text={fill(s.notes)} />
+        <Box flexDirection="column" marginTop={1} flexShrink={0}>
+          <Box flexDirection="column" overflow="hidden" {...(props.notesRows !== undefined ? { height: props.notesRows } : {})}>
+            <Box ref={props.notesRef} flexDirection="column" flexShrink={0}>
+              <Markdown text={fill(s.notes)} />
+            </Box>
+          </Box>
+          {props.notesRows !== undefined ? <Text dimColor>… the notes go on: v shows them whole</Text> : null}
         </Box>
       ) : null}
       <Box flexDirection="column" marginTop={1}>
@@ -46,7 +58,7 @@ export function StepView(props: { step: PlanStep; title: string; st: StepState; 
             </Text>
           ))
         ) : s.run !== undefined ? (
-          <CommandBody preview={props.preview} st={st} />
+          <CommandBody preview={props.preview} st={st} lines={props.outputLines ?? OUTPUT_LINES} />
         ) : s.check !== undefined ? (
           <CheckBody sql={props.preview} st={st} expect={describeExpect(s.expect)} width={props.width ?? 60} />
         ) : s.sql !== undefined ? (
@@ -63,7 +75,7 @@ export function StepView(props: { step: PlanStep; title: string; st: StepState; 
   );
 }
 
-function CommandBody({ preview, st }: { preview: string; st: StepState }) {
+function CommandBody({ preview, st, lines }: { preview: string; st: StepState; lines: number }) {
   const c = useColor();
   const exit = st.lastExit;
   return (
@@ -71,7 +83,7 @@ function CommandBody({ preview, st }: { preview: string; st: StepState }) {
       <Text color={c('cyan')}>$ {preview}</Text>
       {st.output ? (
         <Box flexDirection="column" borderStyle="single" borderColor={c('gray')} paddingX={1}>
-          {tail(st.output, OUTPUT_LINES).map((l, i) => (
+          {tail(st.output, lines).map((l, i) => (
             <Text key={i} wrap="truncate-end">{l || ' '}</Text>
           ))}
         </Box>

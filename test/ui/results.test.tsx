@@ -94,9 +94,9 @@ describe('the previous step\'s result', () => {
     const f = await until((x) => x.includes('failed-rows · The failed migration is recorded as failed: PASS'), 'the first check in the review');
     expect(words(f)).toContain(`logs | ${LOGS}`);
     expect(words(f)).toContain('migration_name | 20240103000000_add_post_index');
-    expect(f).toContain('Results of earlier steps: 1 of 2');
+    expect(f).toContain('Steps so far: 1 of 3');
     await press('\x1b');
-    await until((x) => x.includes('[ ] I read the logs column above') && !x.includes('Results of earlier steps'), 'the checklist again');
+    await until((x) => x.includes('[ ] I read the logs column above') && !x.includes('Steps so far'), 'the checklist again');
     ui.unmount();
   });
 
@@ -111,7 +111,7 @@ describe('the previous step\'s result', () => {
     expect(f).not.toMatch(/\S…\s*$/m);
     // The review opens at the end of the output and scrolls back to its start.
     await press('v');
-    let review = await until((x) => x.includes('Results of earlier steps: 4 of 4'), 'the review');
+    let review = await until((x) => x.includes('Steps so far: 4 of 5'), 'the review');
     expect(words(review)).toContain(LONG);
     expect(review).toMatch(/rows \d+–\d+ of \d+/);
     expect(review).not.toMatch(/│ line 1\s/);
@@ -120,8 +120,11 @@ describe('the previous step\'s result', () => {
     review = await until((x) => /rows 1–/.test(x), 'the start of the output');
     expect(review).toMatch(/│ line 1\s/);
     expect(review).toMatch(/rows 1–\d+ of \d+/);
-    await press('\x1b[C'); // → past the latest
-    await until((x) => x.includes('this is the latest step that ended'), 'the end of the list');
+    // → the step the run is at, its notes whole; then no further.
+    await press('\x1b[C');
+    await until((x) => x.includes('Steps so far: 5 of 5') && x.includes('▶ last · Last: waiting for the ticks'), 'the current step');
+    await press('\x1b[C');
+    await until((x) => x.includes('this is the step the run is at'), 'the end of the list');
     ui.unmount();
   });
 
@@ -135,10 +138,10 @@ describe('the previous step\'s result', () => {
     expect(words(next)).toContain('v shows all of it');
     expect(words(next)).toContain(LONG.slice(-40));
     await press('v');
-    await until((x) => x.includes('Results of earlier steps'), 'the review');
+    await until((x) => x.includes('Steps so far'), 'the review');
     await press('\x1b');
     await press('?');
-    await until((x) => x.includes('review the results of earlier steps'), 'the help');
+    await until((x) => x.includes('review the steps so far'), 'the help');
     for (const frame of frames) {
       const lines = frame.split('\n');
       expect(lines.length, frame).toBeLessThanOrEqual(24);
