@@ -13,7 +13,7 @@ import { keyToAction, type Screen } from './keymap.js';
 import { parseWhen } from '../core/when.js';
 import { AskPanel, ChecklistKeys, ConfirmPanel, DecidePanel, GoPanel, HelpOverlay, MilestoneOverlay, quitWords, TextOverlay, YesNoOverlay } from './panels.js';
 import { PhaseList, stepMark } from './phase-list.js';
-import { listHeight } from './phase-window.js';
+import { listHeight, listWidth } from './phase-window.js';
 import { OUTPUT_LINES, PREVIOUS_MAX_ROWS, PreviousStep, StepView, tail } from './step-view.js';
 import { ResultsOverlay } from './results-overlay.js';
 import { endedSteps, lastEnded, stepResult } from './step-result.js';
@@ -90,10 +90,7 @@ function rollbackOffered(state: RunState): boolean {
   return state.status === 'running' && state.plan.rollbackSteps.length > 0 && state.done.length > 0;
 }
 
-/** The phase list's width: a third of a wide terminal (titles are cut less), never under 38 columns or over 64. */
-export function listWidth(columns: number): number {
-  return Math.max(38, Math.min(64, Math.floor(columns / 3)));
-}
+export { listWidth };
 
 export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run; bridge: InkBridge; interrupt: () => void; now?: () => number; rows?: number }) {
   const c = useColor();

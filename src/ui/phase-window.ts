@@ -79,6 +79,11 @@ export function phaseMark(t: PhaseTally, isCurrent: boolean): { mark: string; co
   return { mark: isCurrent ? '▶' : ' ', color: isCurrent ? 'cyan' : 'gray', count };
 }
 
+/** The phase list's width: a third of a wide terminal (titles are cut less), never under 38 columns or over 64. */
+export function listWidth(columns: number): number {
+  return Math.max(38, Math.min(64, Math.floor(columns / 3)));
+}
+
 /** The fewest rows the list takes: the current step and a "more" line on each side. */
 export const MIN_HEIGHT = 3;
 

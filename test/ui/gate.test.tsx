@@ -79,6 +79,38 @@ async function toGate(environment: TargetInfo['environment'], mode: 'incident' |
   return { ui, gate };
 }
 
+describe('a step taller than an 80×24 terminal', () => {
+  it('folds its notes to their first rows (v shows them whole) so the command and the keys stay in sight under the banner', async () => {
+    const bridge = new InkBridge();
+    const r = makeRun(RUNBOOK, { shell: new ScriptedShell(), operator: { request: (req) => bridge.request(req) }, targets: [target('production')] });
+    r.run.subscribe(() => bridge.bump());
+    const ui = renderSized(
+      <ThemeContext.Provider value={{ color: false }}>
+        <App run={r.run} bridge={bridge} interrupt={() => undefined} now={() => Date.parse('2026-11-22T10:00:05Z')} />
+      </ThemeContext.Provider>,
+      { columns: 80, rows: 24 },
+    );
+    void r.run.execute();
+    await until(ui.lastFrame, (f) => f.includes('Dump the database') && f.includes('Enter: run it'), 'the backup step');
+    ui.stdin.write('s');
+    await until(ui.lastFrame, (f) => f.includes('Why skip'), 'the reason prompt');
+    ui.stdin.write('no time\r');
+    const f = await until(ui.lastFrame, (x) => x.includes('Run prisma migrate deploy') && x.includes('the notes go on'), 'the deploy step, its notes folded');
+    const lines = f.split('\n');
+    expect(lines.length, f).toBeLessThanOrEqual(24);
+    expect(lines[0]).toMatch(/^┌─{78}┐$/);
+    expect(f).toContain('Line 1 of what this step does');
+    expect(f).toContain('$ npx prisma migrate deploy');
+    expect(f).toContain('Enter: run it');
+    // v shows the notes whole.
+    ui.stdin.write('v');
+    ui.stdin.write('\x1b[C');
+    const review = await until(ui.lastFrame, (x) => x.includes('deploy · Run prisma migrate deploy: not run yet'), 'the review of the current step');
+    expect(review.replace(/[│\s]+/g, ' ')).toContain('Line 6 of what this step does');
+    ui.unmount();
+  });
+});
+
 describe('the gate on an 80×24 terminal', () => {
   it('keeps the banner on screen, takes the whole width, and names the environment beside the database', async () => {
     const { ui, gate } = await toGate('production', 'incident', false);
