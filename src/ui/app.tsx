@@ -17,6 +17,7 @@ import { listHeight, listWidth } from './phase-window.js';
 import { OUTPUT_LINES, PREVIOUS_MAX_ROWS, PreviousStep, StepView, tail } from './step-view.js';
 import { ResultsOverlay } from './results-overlay.js';
 import { endedSteps, lastEnded, stepResult } from './step-result.js';
+import { fitScreen, type Measured } from './screen-fit.js';
 import { useColor } from './theme.js';
 
 /** Connects the engine's operator requests to the screen. */
@@ -152,10 +153,9 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
   const panelBox = useRef<DOMElement>(null);
   const screenKind = screenOf().kind;
   const notesBox = useRef<DOMElement>(null);
-  type Measured = { banner: number; step: number; panel: number; notes: number; notesShown: number; outputShown: number };
   const [measured, setMeasured] = useState<Measured | undefined>(undefined);
-  // What this frame draws of the notes and the output (measured with the frame, to tell the whole step's height).
-  const drawn = useRef({ notesShown: 0, outputShown: 0 });
+  // What this frame draws of the notes and the output, measured with it (to tell the whole step's height).
+  const drawn = useRef({ notesShown: -1, outputShown: 0 });
   useEffect(() => {
     // While the gate, the help or the review is open the step is not drawn: keep what it measured.
     if (!bannerBox.current || !stepBox.current || !panelBox.current) return;
@@ -171,26 +171,12 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
   const fit = known && pending?.kind !== 'confirm';
   const bannerRows = measured?.banner ?? 4 + Math.max(1, state.targets.length) + bannerExtraRows(columns, state.targets, tools);
   const bodyWidth = columns - listWidth(columns);
-  // Below the banner: the message line and the last note.
+  // Below the panel: the message line and the last note.
   const reserved = 1 + (state.notes.length ? 1 : 0);
-  // The rows between the banner and the panel (the frame is a row shorter than the terminal).
-  const bodyRows = measured ? rows - 1 - measured.banner - measured.panel - (message ? 1 : 0) - (state.notes.length ? 1 : 0) : 0;
-  const previousRows = fit && measured ? bodyRows - measured.step - 1 : PREVIOUS_MAX_ROWS;
-  // A step taller than the room it has (a small terminal): its notes give way first (their first
-  // rows, and a line saying v shows them whole), then a running command's output (its last lines).
   const outputNatural = st?.output ? Math.min(OUTPUT_LINES, tail(st.output, OUTPUT_LINES).length) : 0;
-  let notesRows: number | undefined;
-  let outputLines = OUTPUT_LINES;
-  if (fit && measured) {
-    const whole = measured.step - (measured.notesShown < 0 ? measured.notes : measured.notesShown) + measured.notes - measured.outputShown + outputNatural;
-    let over = whole - bodyRows;
-    if (over > 0 && measured.notes > 1) {
-      notesRows = Math.max(1, measured.notes - over - 1);
-      over -= measured.notes - (notesRows + 1);
-    }
-    if (over > 0 && outputNatural > 2) outputLines = Math.max(2, outputNatural - over);
-  }
-  // notesShown -1: the notes whole.
+  const { previousRows, notesRows, outputLines } = fit && measured
+    ? fitScreen(measured, rows, (message ? 1 : 0) + (state.notes.length ? 1 : 0), outputNatural, OUTPUT_LINES)
+    : { previousRows: PREVIOUS_MAX_ROWS, notesRows: undefined, outputLines: OUTPUT_LINES };
   drawn.current = { notesShown: notesRows !== undefined ? notesRows + 1 : -1, outputShown: Math.min(outputLines, outputNatural) };
   // The phase list's height as the static first frame has it, less what the banner and the panel take beyond that.
   const panelRows = measured?.panel ?? 2;
@@ -204,8 +190,8 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
   };
   /** What v reviews: the steps that ended, then the step the run is at. */
   const reviewSteps = () => {
-    const now = nextEffect(run.state);
-    return endedSteps(run.events, 'step' in now ? now.step.id : undefined);
+    const at = nextEffect(run.state);
+    return endedSteps(run.events, 'step' in at ? at.step.id : undefined);
   };
   const reviewHeight = (head: number) => Math.max(3, rows - bannerRows - reserved - 4 - head);
   const helpOpen = overlay.kind === 'help';
