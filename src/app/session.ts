@@ -213,7 +213,7 @@ export async function runSession(opts: SessionOptions): Promise<number> {
   // Plain mode explains a step before asking about it: the printer, made below, prints the header.
   let announce: ((stepId: string) => void) | undefined;
   if (opts.ui === 'auto') inner = autoOperator({ confirmTarget: opts.confirmTarget, values, onUnknown: opts.onUnknown });
-  else if (opts.ui === 'plain') inner = (await import('../ui/plain-operator.js')).plainOperator({}, write, { announce: (id) => announce?.(id) });
+  else if (opts.ui === 'plain') inner = (await import('../ui/plain-operator.js')).plainOperator({}, write, { announce: (id) => announce?.(id), ...(opts.mode === 'rehearsal' ? { drill: runbook.id } : {}) });
   else inner = { request: async () => ({ kind: 'quit' }) }; // replaced by the Ink app below
   const operator = new Interruptible(opts.wrapOperator ? opts.wrapOperator(inner) : inner);
 
@@ -260,7 +260,11 @@ export async function runSession(opts: SessionOptions): Promise<number> {
 
   const onSignal = (signal: NodeJS.Signals) => {
     if (signal === 'SIGINT' && !operator.interrupted) {
-      err.write('\ndrillbook: interrupted: stopping the step in progress; the run can be resumed (drillbook resume).\n');
+      err.write(
+        opts.mode === 'rehearsal'
+          ? `\ndrillbook: interrupted: stopping the step in progress; the drill ends here (rehearse again with drillbook drill ${runbook.id}).\n`
+          : '\ndrillbook: interrupted: stopping the step in progress; the run can be resumed (drillbook resume).\n',
+      );
     }
     operator.interrupt();
     run.cancel();

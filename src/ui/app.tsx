@@ -2,19 +2,22 @@
  * The full-screen run: renders the engine's state and the request it waits on, and turns keys
  * (through the pure keymap) into answers and session actions. No run logic lives here.
  */
-import { Box, useInput, useStdout } from 'ink';
+import { Box, measureElement, useInput, useStdout, type DOMElement } from 'ink';
 import { Text } from './text.js';
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
-import { nextEffect } from '../core/machine.js';
+import { nextEffect, type RunState } from '../core/machine.js';
 import type { OperatorAnswer, OperatorRequest } from '../core/ports.js';
 import type { Run } from '../core/runner.js';
-import { Banner } from './banner.js';
+import { Banner, bannerExtraRows } from './banner.js';
 import { keyToAction, type Screen } from './keymap.js';
 import { parseWhen } from '../core/when.js';
-import { AskPanel, ConfirmPanel, DecidePanel, GoPanel, HelpOverlay, MilestoneOverlay, TextOverlay, YesNoOverlay } from './panels.js';
-import { PhaseList } from './phase-list.js';
-import { listHeight } from './phase-window.js';
-import { PreviousStep, StepView } from './step-view.js';
+import { AskPanel, ChecklistKeys, ConfirmPanel, DecidePanel, GoPanel, HelpOverlay, MilestoneOverlay, quitWords, TextOverlay, YesNoOverlay } from './panels.js';
+import { PhaseList, stepMark } from './phase-list.js';
+import { listHeight, listWidth } from './phase-window.js';
+import { OUTPUT_LINES, PREVIOUS_MAX_ROWS, PreviousStep, StepView, tail } from './step-view.js';
+import { ResultsOverlay } from './results-overlay.js';
+import { endedSteps, lastEnded, stepResult } from './step-result.js';
+import { fitScreen, type Measured } from './screen-fit.js';
 import { useColor } from './theme.js';
 
 /** Connects the engine's operator requests to the screen. */
@@ -61,30 +64,38 @@ type Overlay =
   | { kind: 'rollback' }
   | { kind: 'help' }
   | { kind: 'milestone' }
-  | { kind: 'milestone-time'; name: 'mitigated' | 'resolved' };
+  | { kind: 'milestone-time'; name: 'mitigated' | 'resolved' }
+  /** The review of an earlier step's result; offset: the first body row shown (undefined: where it opens). */
+  | { kind: 'results'; step: string; offset: number | undefined };
 
 const REASON_TITLE = { skip: 'Why skip this step?', override: 'Why count this failed check as passed?', 'mark-done': 'Why mark this step done?' } as const;
 
-/** The terminal's height and width, kept up to date when it is resized (24×80 when unknown). */
-function useTerminalSize(fixed: number | undefined): { rows: number; columns: number } {
+/** The terminal's height and width, kept up to date when it is resized (24×80 when unknown; known: the height is the terminal's). */
+function useTerminalSize(fixed: number | undefined): { rows: number; columns: number; known: boolean } {
   const { stdout } = useStdout();
-  const [size, setSize] = useState(() => ({ rows: fixed ?? (stdout.rows || 24), columns: stdout.columns || 80 }));
+  const measure = () => ({ rows: fixed ?? (stdout.rows || 24), columns: stdout.columns || 80, known: fixed !== undefined || stdout.rows > 0 });
+  const [size, setSize] = useState(measure);
   useEffect(() => {
-    const onResize = () => setSize({ rows: fixed ?? (stdout.rows || 24), columns: stdout.columns || 80 });
+    const onResize = () => setSize(measure());
     stdout.on('resize', onResize);
     return () => void stdout.off('resize', onResize);
   }, [stdout, fixed]);
   return size;
 }
 
-/** The phase list's width: a third of a wide terminal (titles are cut less), never under 38 columns or over 64. */
-export function listWidth(columns: number): number {
-  return Math.max(38, Math.min(64, Math.floor(columns / 3)));
+/**
+ * Whether b is offered: as the engine offers it at a go-ahead (ports' canRollBack), once a step of
+ * the main flow is done and never during a rollback. (The failure menu's options come from the engine.)
+ */
+function rollbackOffered(state: RunState): boolean {
+  return state.status === 'running' && state.plan.rollbackSteps.length > 0 && state.done.length > 0;
 }
+
+export { listWidth };
 
 export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run; bridge: InkBridge; interrupt: () => void; now?: () => number; rows?: number }) {
   const c = useColor();
-  const { rows, columns } = useTerminalSize(fixedRows);
+  const { rows, columns, known } = useTerminalSize(fixedRows);
   useSyncExternalStore(bridge.subscribe, bridge.snapshot);
   const state = run.state;
   const pending = bridge.pending;
@@ -107,6 +118,7 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
       : overlay.kind === 'quit' || overlay.kind === 'rollback' ? { kind: 'overlay-quit' }
         : overlay.kind === 'help' ? { kind: 'overlay-help' }
           : overlay.kind === 'milestone' ? { kind: 'overlay-milestone' }
+            : overlay.kind === 'results' ? { kind: 'overlay-results' }
             : run.state.status === 'finished' ? { kind: 'finished' }
               : pending?.kind === 'go' ? { kind: 'go' }
                 : pending?.kind === 'confirm' ? { kind: 'confirm' }
@@ -121,11 +133,69 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
   const step = 'step' in effect ? effect.step : undefined;
   const st = step ? state.steps[step.id] : undefined;
   const finished = state.status === 'finished';
+  // A drill's tools are recorded right after it starts.
+  const tools = run.events.slice(0, 16).flatMap((e) => (e.type === 'rehearsal.tool' ? [e] : []));
+  const project = run.events.slice(0, 16).find((e) => e.type === 'rehearsal.project');
+  /** In a drill, the runbook to rehearse again (a drill is never resumed). */
+  const drill = run.ctx.mode === 'rehearsal' ? run.ctx.runbook.id : undefined;
   // "stopping…" is stale once the run asks the next thing (the stopped step's failure menu).
   if (ui.current.message === 'stopping…' && pending) ui.current = { ...ui.current, message: undefined };
   const { overlay, typed, cursor, message } = ui.current;
-  const lastEnded = [...run.events].reverse().find((e) => e.type === 'step.finished' || e.type === 'step.skipped' || e.type === 'step.dry-run');
-  const previous = lastEnded && 'step' in lastEnded && lastEnded.step !== step?.id ? lastEnded.step : undefined;
+  const previous = lastEnded(run.events, step?.id);
+  const reviewable = previous !== undefined || lastEnded(run.events, undefined) !== undefined;
+
+  // The screen never grows past the terminal (less one row): the banner on top, then the phase list
+  // and the step, then the keys and questions. When they do not fit, the previous step's result
+  // gives way first (clipped in the same frame, then trimmed to the rows it has), then the step's
+  // notes, then a running command's output: nothing pushes the banner off the screen. The gate
+  // alone takes what it needs: it is never cut.
+  const bannerBox = useRef<DOMElement>(null);
+  const stepBox = useRef<DOMElement>(null);
+  const panelBox = useRef<DOMElement>(null);
+  const screenKind = screenOf().kind;
+  const notesBox = useRef<DOMElement>(null);
+  const [measured, setMeasured] = useState<Measured | undefined>(undefined);
+  // What this frame draws of the notes and the output, measured with it (to tell the whole step's height).
+  const drawn = useRef({ notesShown: -1, outputShown: 0 });
+  useEffect(() => {
+    // While the gate, the help or the review is open the step is not drawn: keep what it measured.
+    if (!bannerBox.current || !stepBox.current || !panelBox.current) return;
+    const m: Measured = {
+      banner: measureElement(bannerBox.current).height,
+      step: measureElement(stepBox.current).height,
+      panel: measureElement(panelBox.current).height,
+      notes: notesBox.current ? measureElement(notesBox.current).height : 0,
+      ...drawn.current,
+    };
+    if (!measured || (Object.keys(m) as Array<keyof Measured>).some((k) => m[k] !== measured[k])) setMeasured(m);
+  });
+  const fit = known && pending?.kind !== 'confirm';
+  const bannerRows = measured?.banner ?? 4 + Math.max(1, state.targets.length) + bannerExtraRows(columns, state.targets, tools) + (project ? 1 : 0);
+  const bodyWidth = columns - listWidth(columns);
+  // Below the panel: the message line and the last note.
+  const reserved = 1 + (state.notes.length ? 1 : 0);
+  const outputNatural = st?.output ? Math.min(OUTPUT_LINES, tail(st.output, OUTPUT_LINES).length) : 0;
+  const { previousRows, notesRows, outputLines } = fit && measured
+    ? fitScreen(measured, rows, (message ? 1 : 0) + (state.notes.length ? 1 : 0), outputNatural, OUTPUT_LINES)
+    : { previousRows: PREVIOUS_MAX_ROWS, notesRows: undefined, outputLines: OUTPUT_LINES };
+  drawn.current = { notesShown: notesRows !== undefined ? notesRows + 1 : -1, outputShown: Math.min(outputLines, outputNatural) };
+  // The phase list's height as the static first frame has it, less what the banner and the panel take beyond that.
+  const panelRows = measured?.panel ?? 2;
+  const phaseRows = listHeight(rows, state.targets.length, Math.max(0, bannerRows + panelRows + reserved - (4 + Math.max(1, state.targets.length) + 2)));
+
+  // The review (v): the step's result across the width, a window of its rows.
+  const reviewWidth = Math.max(20, columns - 4);
+  const reviewOf = (id: string) => {
+    const ps = run.plan.steps[id]!;
+    return stepResult(ps, run.state.steps[id]!, { width: reviewWidth, title: run.title(id), tableRows: Number.MAX_SAFE_INTEGER, items: (ps.step.checklist ?? []).map((t) => run.text(t)), preview: run.preview(ps), ...(ps.step.notes ? { notes: run.text(ps.step.notes) } : {}) });
+  };
+  /** What v reviews: the steps that ended, then the step the run is at. */
+  const reviewSteps = () => {
+    const at = nextEffect(run.state);
+    return endedSteps(run.events, 'step' in at ? at.step.id : undefined);
+  };
+  const reviewHeight = (head: number) => Math.max(3, rows - bannerRows - reserved - 4 - head);
+  const helpOpen = overlay.kind === 'help';
 
   const close = () => {
     setOverlay({ kind: 'none' });
@@ -136,8 +206,8 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
     const screen = screenOf();
     const { overlay, typed, cursor } = ui.current;
     const pending = bridge.pending;
-    const current = nextEffect(run.state);
-    const st = 'step' in current ? run.state.steps[current.step.id] : undefined;
+    const effectNow = nextEffect(run.state);
+    const st = 'step' in effectNow ? run.state.steps[effectNow.step.id] : undefined;
     let action = keyToAction(screen, input, key);
     let text = typed;
     if (action.type === 'type-submit') {
@@ -168,6 +238,34 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
       case 'milestone':
         setOverlay({ kind: 'milestone' });
         return;
+      case 'results': {
+        const ended = reviewSteps();
+        if (!ended.length) return;
+        // The step that ended last (the one before the current), else the current one.
+        const current = 'step' in effectNow ? effectNow.step.id : undefined;
+        setOverlay({ kind: 'results', step: ended.length > 1 && ended[ended.length - 1] === current ? ended[ended.length - 2]! : ended[ended.length - 1]!, offset: undefined });
+        return;
+      }
+      case 'results-step': {
+        if (overlay.kind !== 'results') return;
+        const ended = reviewSteps();
+        const at = ended.indexOf(overlay.step) + action.by;
+        if (at < 0 || at >= ended.length) {
+          setMessage(at < 0 ? 'this is the first step run' : 'this is the step the run is at');
+          return;
+        }
+        setOverlay({ kind: 'results', step: ended[at]!, offset: undefined });
+        return;
+      }
+      case 'results-scroll': {
+        if (overlay.kind !== 'results') return;
+        const r = reviewOf(overlay.step);
+        const height = reviewHeight(r.head.length);
+        const max = Math.max(0, r.body.length - height);
+        const from = overlay.offset ?? (r.outputFrom !== undefined ? max : 0);
+        setOverlay({ kind: 'results', step: overlay.step, offset: Math.max(0, Math.min(max, from + action.by * (action.unit === 'page' ? Math.max(1, height - 1) : 1))) });
+        return;
+      }
       case 'milestone-pick':
         set({ overlay: { kind: 'milestone-time', name: action.name }, typed: '' });
         return;
@@ -255,7 +353,7 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
         setOverlay({ kind: 'reason', for: 'skip' });
         return;
       case 'rollback':
-        if (run.plan.rollbackSteps.length === 0 || state.status === 'rolling-back') {
+        if (pending?.kind === 'go' ? !pending.canRollBack : !rollbackOffered(run.state)) {
           setMessage('no rollback available here');
           return;
         }
@@ -288,56 +386,106 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
     }
   });
 
+  // Between the banner and the panel: its own height, less when the terminal has not that much (then clipped).
+  const middle = { flexShrink: 1, overflow: 'hidden' as const };
   return (
-    <Box flexDirection="column">
-      <Banner
-        title={run.ctx.runbook.title}
-        mode={run.ctx.mode}
-        targets={state.targets}
-        startedAt={state.startedAt}
-        operator={state.operator}
-        rollingBack={state.status === 'rolling-back'}
-        {...(now ? { now } : {})}
-        tools={run.events.slice(0, 16).flatMap((e) => (e.type === 'rehearsal.tool' ? [e] : []))}
-        project={run.events.slice(0, 16).find((e) => e.type === 'rehearsal.project')}
-      />
-      <Box>
-        <PhaseList state={state} current={step?.id} title={titleOf} height={listHeight(rows, state.targets.length)} width={listWidth(columns)} />
-        <Box flexDirection="column" flexGrow={1}>
-          {previous ? <PreviousStep run={run} id={previous} /> : null}
-          {step && st ? <StepView step={step} title={run.title(step.id)} st={st} preview={run.preview(step)} cursor={cursor} busy={screenOf().kind === 'busy'} fill={(t) => run.text(t)} /> : null}
-          {finished ? (
-            <Text bold color={c(state.outcome === 'completed' ? 'green' : 'red')}>
-              Run {state.outcome}
-              {state.finishReason ? `: ${state.finishReason}` : ''}
-            </Text>
-          ) : null}
-          {pending?.kind === 'go' && overlay.kind === 'none' ? <GoPanel req={pending} /> : null}
-          {pending?.kind === 'confirm' ? <ConfirmPanel req={pending} typed={typed} /> : null}
-          {pending?.kind === 'ask' ? <AskPanel req={pending} typed={typed} /> : null}
-          {pending?.kind === 'decide' && overlay.kind === 'none' ? <DecidePanel req={pending} cursor={cursor} /> : null}
-          {pending?.kind === 'checklist' && overlay.kind === 'none' ? (
-            <Text bold color={c('cyan')}>Space: tick · ↑/↓: move · Enter: continue when all are ticked · s: skip · n: note · q: quit</Text>
-          ) : null}
-        </Box>
-      </Box>
-      {overlay.kind === 'note' ? <TextOverlay title="Note for the transcript:" typed={typed} /> : null}
-      {overlay.kind === 'reason' ? <TextOverlay title={REASON_TITLE[overlay.for]} typed={typed} /> : null}
-      {overlay.kind === 'quit' ? <YesNoOverlay text="Quit now? The run stops here and can be resumed with drillbook resume." /> : null}
-      {overlay.kind === 'rollback' ? (
-        <YesNoOverlay
-          text={
-            run.ctx.mode === 'rehearsal'
-              ? 'Rehearse the rollback from here? The rollback steps of what was done run, newest first, then the drill database is compared with its state before the first step.'
-              : 'Start rollback now? Each rollback step still asks before it runs.'
-          }
+    <Box flexDirection="column" {...(fit ? { height: rows - 1 } : {})}>
+      <Box ref={bannerBox} flexDirection="column" flexShrink={0}>
+        <Banner
+          title={run.ctx.runbook.title}
+          mode={run.ctx.mode}
+          targets={state.targets}
+          startedAt={state.startedAt}
+          operator={state.operator}
+          rollingBack={state.status === 'rolling-back'}
+          {...(now ? { now } : {})}
+          tools={tools}
+          project={project}
         />
+      </Box>
+      {overlay.kind === 'results' ? (
+        // The review takes the place of the phase list and the step: the banner stays above it.
+        <Box {...middle} flexDirection="column">
+          {(() => {
+            const ended = reviewSteps();
+            const r = reviewOf(overlay.step);
+            const height = reviewHeight(r.head.length);
+            const max = Math.max(0, r.body.length - height);
+            const offset = Math.min(max, overlay.offset ?? (r.outputFrom !== undefined ? max : 0));
+            return <ResultsOverlay head={r.head} body={r.body} position={ended.indexOf(overlay.step) + 1} total={ended.length} offset={offset} height={height} />;
+          })()}
+        </Box>
+      ) : helpOpen ? (
+        <Box {...middle} flexDirection="column">
+          <HelpOverlay drill={drill} />
+        </Box>
+      ) : pending?.kind === 'confirm' ? (
+        // The gate takes the whole width: it repeats the exact command, so the step's notes and
+        // preview fold away, and the banner (the target in words) stays on screen above it.
+        <Box flexDirection="column" flexShrink={0}>
+          <Text bold wrap="truncate-end">
+            {stepMark(state.steps[pending.step.id]!)} {run.title(pending.step.id)} <Text dimColor>· {pending.step.id} · phase {run.plan.phases.findIndex((p) => p.id === pending.step.phase.id) + 1}/{run.plan.phases.length}: {pending.step.phase.title}</Text>
+          </Text>
+          <ConfirmPanel req={pending} typed={typed} environment={state.targets.find((t) => t.name === pending.step.database)?.environment} />
+        </Box>
+      ) : (
+        <>
+          <Box {...middle}>
+            <Box flexShrink={0}>
+              <PhaseList state={state} current={step?.id} title={titleOf} height={phaseRows} width={listWidth(columns)} />
+            </Box>
+            <Box flexDirection="column" flexGrow={1}>
+              {previous ? (
+                <Box flexDirection="column" flexShrink={1} overflow="hidden">
+                  <Box flexDirection="column" flexShrink={0}>
+                    <PreviousStep run={run} id={previous} width={bodyWidth} rows={previousRows} />
+                  </Box>
+                </Box>
+              ) : null}
+              <Box ref={stepBox} flexDirection="column" flexShrink={0}>
+                {step && st ? <StepView step={step} title={run.title(step.id)} st={st} preview={run.preview(step)} cursor={cursor} busy={screenKind === 'busy'} fill={(t) => run.text(t)} width={bodyWidth} notesRows={notesRows} outputLines={outputLines} notesRef={notesBox} /> : null}
+                {finished ? (
+                  <Text bold color={c(state.outcome === 'completed' ? 'green' : 'red')}>
+                    Run {state.outcome}
+                    {state.finishReason ? `: ${state.finishReason}` : ''}
+                  </Text>
+                ) : null}
+              </Box>
+            </Box>
+          </Box>
+          {/* What the run waits for, and the overlays that ask something, across the whole width at the bottom. */}
+          <Box ref={panelBox} flexDirection="column" flexShrink={0}>
+            {overlay.kind === 'none' && pending?.kind === 'go' ? <GoPanel req={pending} drill={drill} review={reviewable} /> : null}
+            {pending?.kind === 'ask' ? <AskPanel req={pending} typed={typed} /> : null}
+            {overlay.kind === 'none' && pending?.kind === 'decide' ? <DecidePanel req={pending} cursor={cursor} drill={drill} /> : null}
+            {overlay.kind === 'none' && pending?.kind === 'checklist' ? <ChecklistKeys rollback={rollbackOffered(state)} drill={drill} review={reviewable} /> : null}
+            {overlay.kind === 'note' ? <TextOverlay title="Note for the transcript:" typed={typed} /> : null}
+            {overlay.kind === 'reason' ? <TextOverlay title={REASON_TITLE[overlay.for]} typed={typed} /> : null}
+            {overlay.kind === 'quit' ? <YesNoOverlay text={quitWords(drill).ask} /> : null}
+            {overlay.kind === 'rollback' ? (
+              <YesNoOverlay
+                text={
+                  run.ctx.mode === 'rehearsal'
+                    ? 'Rehearse the rollback from here? The rollback steps of what was done run, newest first, then the drill database is compared with its state before the first step.'
+                    : 'Start rollback now? Each rollback step still asks before it runs.'
+                }
+              />
+            ) : null}
+            {overlay.kind === 'milestone' ? <MilestoneOverlay /> : null}
+            {overlay.kind === 'milestone-time' ? <TextOverlay title={`When was it ${overlay.name}? Enter = now, or HH:MM (UTC), or "15m ago":`} typed={typed} /> : null}
+          </Box>
+        </>
+      )}
+      {message ? (
+        <Box flexShrink={0}>
+          <Text color={c('yellow')}>{message}</Text>
+        </Box>
       ) : null}
-      {overlay.kind === 'help' ? <HelpOverlay /> : null}
-      {overlay.kind === 'milestone' ? <MilestoneOverlay /> : null}
-      {overlay.kind === 'milestone-time' ? <TextOverlay title={`When was it ${overlay.name}? Enter = now, or HH:MM (UTC), or "15m ago":`} typed={typed} /> : null}
-      {message ? <Text color={c('yellow')}>{message}</Text> : null}
-      {state.notes.length ? <Text dimColor>last note: {state.notes[state.notes.length - 1]!.text}</Text> : null}
+      {state.notes.length ? (
+        <Box flexShrink={0}>
+          <Text dimColor wrap="truncate-end">last note: {state.notes[state.notes.length - 1]!.text}</Text>
+        </Box>
+      ) : null}
     </Box>
   );
 }

@@ -4,10 +4,11 @@ import { Text } from './text.js';
 import { useEffect, useState } from 'react';
 import type { Mode, RunEvent, TargetInfo } from '../core/events.js';
 import { shownHost } from '../core/target.js';
+import { wrap } from './first-frame.js';
 import { useColor } from './theme.js';
+import { standInNotes, toolsLine, type ToolUse } from './tools-line.js';
+import { ENV_COLOR, ENV_WORD } from './environment.js';
 
-const ENV_WORD: Record<string, string> = { production: 'PRODUCTION', staging: 'STAGING', development: 'DEVELOPMENT', rehearsal: 'REHEARSAL' };
-const ENV_COLOR: Record<string, string> = { production: 'red', staging: 'yellow', development: 'green', rehearsal: 'blue' };
 
 export function Elapsed({ since, now }: { since: string | undefined; now?: () => number }) {
   const clock = now ?? Date.now;
@@ -24,7 +25,7 @@ export function Elapsed({ since, now }: { since: string | undefined; now?: () =>
   return <Text>{hh ? `${hh}:` : ''}{mm}:{ss}</Text>;
 }
 
-export function Banner(props: { title: string; mode: Mode; targets: TargetInfo[]; startedAt: string | undefined; operator: string | undefined; rollingBack: boolean; now?: () => number; tools?: Array<{ tool: string; kind: string; version: string }>; project?: { type: string } }) {
+export function Banner(props: { title: string; mode: Mode; targets: TargetInfo[]; startedAt: string | undefined; operator: string | undefined; rollingBack: boolean; now?: () => number; tools?: readonly ToolUse[]; project?: { type: string } | undefined }) {
   const project = props.project?.type === 'rehearsal.project' ? (props.project as Extract<RunEvent, { type: 'rehearsal.project' }>) : undefined;
   const c = useColor();
   const modeWord = props.mode === 'rehearsal' ? 'REHEARSAL' : props.mode === 'dry-run' ? 'DRY RUN (read-only checks only)' : 'INCIDENT';
@@ -68,12 +69,27 @@ export function Banner(props: { title: string; mode: Mode; targets: TargetInfo[]
           {`${project.fixture ? 'fixture' : 'project'}: ${project.project} (${project.tool}, ${project.migrations.length + (project.omitted ?? 0)} migrations in ${project.migrationsDir}) · a scratch copy: the ${project.fixture ? 'fixture' : 'project'} is never written`}
         </Text>
       ) : null}
-      {props.tools?.length ? (
-        <Text wrap="truncate-end">
-          {'tools: '}
-          {props.tools.map((t) => `${t.tool} ${t.kind === 'real' ? `${t.version} (real)` : '(stand-in)'}`).join(' · ')}
+      {props.tools?.length ? <Text wrap="wrap">{toolsLine(props.tools)}</Text> : null}
+      {standInNotes(props.tools ?? []).map((n, i) => (
+        <Text key={`t${i}`} wrap="wrap" color={c('yellow')}>
+          {'  '}
+          {n}
         </Text>
-      ) : null}
+      ))}
     </Box>
   );
+}
+
+/**
+ * The banner's rows beyond the ones listHeight counts (its border, title, a line per target and
+ * one more, the tools line's): the tools line's second row if it wraps, why the stand-ins stand
+ * in, and what the URL and the server disagree on, each wrapped at the banner's width.
+ */
+export function bannerExtraRows(columns: number, targets: readonly TargetInfo[], tools: readonly ToolUse[]): number {
+  const inner = Math.max(1, columns - 4);
+  const rowsOf = (text: string) => Math.max(1, wrap(text, inner).length);
+  let n = tools.length ? rowsOf(toolsLine(tools)) - 1 : 0;
+  for (const note of standInNotes(tools)) n += rowsOf(`  ${note}`);
+  for (const d of targets.flatMap((t) => t.discrepancies ?? [])) n += rowsOf(`! ${d}`);
+  return n;
 }

@@ -43,7 +43,7 @@ export const SGR: Record<string, [string, string]> = {
 /** Columns a code point takes, overestimated for anything wide or unknown (a line must never wrap). */
 export function columnsOf(ch: string): number {
   const c = ch.codePointAt(0)!;
-  return c < 0x1100 || '─│┌┐└┘❯▶·…✓✗↷↺'.includes(ch) ? 1 : 2;
+  return c < 0x1100 || '─│┌┐└┘❯▶·…✓✗↷↺≠'.includes(ch) ? 1 : 2;
 }
 
 export function widthOf(s: string): number {

@@ -7,6 +7,10 @@ import type { DecisionOption } from '../core/machine.js';
 export interface KeyInfo {
   upArrow?: boolean;
   downArrow?: boolean;
+  leftArrow?: boolean;
+  rightArrow?: boolean;
+  pageUp?: boolean;
+  pageDown?: boolean;
   return?: boolean;
   escape?: boolean;
   ctrl?: boolean;
@@ -21,6 +25,8 @@ export type Screen =
   | { kind: 'overlay-quit' }
   | { kind: 'overlay-help' }
   | { kind: 'overlay-milestone' }
+  /** The review of the steps so far (v). */
+  | { kind: 'overlay-results' }
   | { kind: 'go' }
   | { kind: 'confirm' }
   | { kind: 'ask' }
@@ -49,6 +55,12 @@ export type Action =
   | { type: 'rollback' }
   | { type: 'rerun' }
   | { type: 'help' }
+  /** Open the review of the steps so far (v). */
+  | { type: 'results' }
+  /** In the review: the earlier (-1) or later (+1) step. */
+  | { type: 'results-step'; by: -1 | 1 }
+  /** In the review: scroll by rows, or by a page (±1 pages). */
+  | { type: 'results-scroll'; by: number; unit: 'row' | 'page' }
   | { type: 'quit-ask' }
   | { type: 'quit-yes' }
   | { type: 'interrupt' };
@@ -77,6 +89,15 @@ export function keyToAction(screen: Screen, input: string, key: KeyInfo): Action
       return { type: 'cancel' };
     case 'overlay-help':
       return { type: 'cancel' };
+    case 'overlay-results':
+      if (key.leftArrow || input === 'h') return { type: 'results-step', by: -1 };
+      if (key.rightArrow || input === 'l') return { type: 'results-step', by: 1 };
+      if (key.upArrow || input === 'k') return { type: 'results-scroll', by: -1, unit: 'row' };
+      if (key.downArrow || input === 'j') return { type: 'results-scroll', by: 1, unit: 'row' };
+      if (key.pageUp || input === 'b') return { type: 'results-scroll', by: -1, unit: 'page' };
+      if (key.pageDown || input === ' ') return { type: 'results-scroll', by: 1, unit: 'page' };
+      if (key.escape || key.return || input === 'v' || input === 'q') return { type: 'cancel' };
+      return { type: 'none' };
     case 'overlay-milestone':
       if (input === 'm') return { type: 'milestone-pick', name: 'mitigated' };
       if (input === 'r') return { type: 'milestone-pick', name: 'resolved' };
@@ -90,6 +111,7 @@ export function keyToAction(screen: Screen, input: string, key: KeyInfo): Action
   if (input === '?') return { type: 'help' };
   if (input === 'n') return { type: 'note' };
   if (input === 'M') return { type: 'milestone' };
+  if (input === 'v') return { type: 'results' };
   if (input === 'q') return { type: 'quit-ask' };
   switch (screen.kind) {
     case 'busy':

@@ -7,10 +7,10 @@ import { Box } from 'ink';
 import { Text } from './text.js';
 import type { RunState } from '../core/machine.js';
 import { memo, type ReactElement } from 'react';
-import { phaseListRows, STAGE_COLOR, STAGE_MARK } from './phase-window.js';
+import { phaseListRows, phaseMark, phaseTally, stepColor, stepMark } from './phase-window.js';
 import { useColor } from './theme.js';
 
-export { MIN_HEIGHT, phaseListRows, STAGE_MARK, type ListRow } from './phase-window.js';
+export { MIN_HEIGHT, phaseListRows, STAGE_MARK, stepMark, type ListRow } from './phase-window.js';
 
 /** Re-rendered only when the run's state, the current step or the height changes (not on every cursor move). */
 export const PhaseList = memo(function PhaseList({ state, current, height = 14, width = 38, title = (id) => state.plan.steps[id]!.title }: { state: RunState; current: string | undefined; height?: number; width?: number; title?: (id: string) => string }) {
@@ -23,21 +23,13 @@ export const PhaseList = memo(function PhaseList({ state, current, height = 14, 
     }
     if (row.kind === 'phase') {
       const phase = plan.phases[row.index]!;
-      let done = 0;
-      let failed = false;
-      for (const id of phase.steps) {
-        const stage = state.steps[id]!.stage;
-        if (stage === 'passed' || stage === 'skipped') done++;
-        else if (stage === 'failed' || stage === 'unknown') failed = true;
-      }
-      const all = done === phase.steps.length;
       const isCurrent = phase.id === currentPhase;
-      const mark = failed ? '✗' : all ? '✓' : isCurrent ? '▶' : ' ';
+      const { mark, color, count } = phaseMark(phaseTally(state, row.index), isCurrent);
       return {
         key: `p-${phase.id}`,
         node: (
-          <Text bold={isCurrent} wrap="truncate-end" color={c(failed ? 'red' : all ? 'green' : isCurrent ? 'cyan' : 'gray')}>
-            {mark} {row.index + 1}. {phase.title} <Text dimColor>({done}/{phase.steps.length}{phase.kind === 'rollback' ? ', rollback' : ''})</Text>
+          <Text bold={isCurrent} wrap="truncate-end" color={c(color)}>
+            {mark} {row.index + 1}. {phase.title} <Text dimColor>({count}{phase.kind === 'rollback' ? ', rollback' : ''})</Text>
           </Text>
         ),
       };
@@ -47,9 +39,9 @@ export const PhaseList = memo(function PhaseList({ state, current, height = 14, 
     return {
       key: `s-${row.id}`,
       node: (
-        <Text color={c(STAGE_COLOR[st.stage] ?? 'white')} bold={here} wrap="truncate-end">
+        <Text color={c(stepColor(st))} bold={here} wrap="truncate-end">
           {here ? '  ❯ ' : '    '}
-          {STAGE_MARK[st.stage]} {title(row.id)}
+          {stepMark(st)} {title(row.id)}
         </Text>
       ),
     };

@@ -48,12 +48,20 @@ const DECISION_LABEL: Record<DecisionOption, string> = {
   quit: 'Quit (the run can be resumed)',
 };
 
-export interface PlainOperatorHooks {
+/** Quitting, in words that are true: a run can be resumed; a drill ends (its database is gone) and is rehearsed again. */
+export function quitLabel(drill: string | undefined): string {
+  return drill === undefined ? DECISION_LABEL.quit : `Quit (the drill ends here; rehearse again with drillbook drill ${drill})`;
+}
+
+export interface PlainOptions {
+  /** In a rehearsal: the runbook's id (a drill is never resumed, it is rehearsed again). */
+  drill?: string | undefined;
   /** Print the step's header and notes before asking whether to run it (the printer's announce). */
   announce?: (stepId: string) => void;
 }
 
-export function plainOperator(io: PromptIO = {}, rawWrite: (s: string) => void = (s) => process.stdout.write(s), hooks: PlainOperatorHooks = {}): Operator {
+export function plainOperator(io: PromptIO = {}, rawWrite: (s: string) => void = (s) => process.stdout.write(s), options: PlainOptions = {}): Operator {
+  const quit = quitLabel(options.drill);
   // Previews, failures and errors carry data (input values, database errors): shown, never obeyed.
   const write = (s: string) => rawWrite(visible(s));
   const reason = async (what: string): Promise<string> =>
@@ -62,7 +70,7 @@ export function plainOperator(io: PromptIO = {}, rawWrite: (s: string) => void =
   const ask = async (req: OperatorRequest, session: Session): Promise<OperatorAnswer> => {
     switch (req.kind) {
       case 'go': {
-        hooks.announce?.(req.step.id);
+        options.announce?.(req.step.id);
         if (req.note) write(`   ${req.note}\n`);
         write(`${indent(req.dryRun ? `[dry run] would run:\n${req.preview}` : `will run:\n${req.preview}`)}\n`);
         if (req.rollback) write(`   rollback: ${req.rollback}\n`);
@@ -76,7 +84,7 @@ export function plainOperator(io: PromptIO = {}, rawWrite: (s: string) => void =
                 ...(req.canRollBack ? [{ name: req.rehearsal ? 'Rehearse the rollback from here (then compare the database with its state before the first step)' : 'Start rollback (undo what was done, newest first)', value: 'rollback' }] : []),
                 { name: 'Add a note', value: 'note' },
                 { name: 'Mark a milestone (mitigated, resolved)', value: 'milestone' },
-                { name: 'Quit (the run can be resumed)', value: 'quit' },
+                { name: quit, value: 'quit' },
               ],
             },
             ctx(io),
@@ -117,7 +125,7 @@ export function plainOperator(io: PromptIO = {}, rawWrite: (s: string) => void =
               choices: [
                 { name: 'Tick the rest', value: 'again' },
                 { name: 'Skip the checklist (give a reason)', value: 'skip' },
-                { name: 'Quit (the run can be resumed)', value: 'quit' },
+                { name: quit, value: 'quit' },
               ],
             },
             ctx(io),
@@ -135,7 +143,7 @@ export function plainOperator(io: PromptIO = {}, rawWrite: (s: string) => void =
       case 'decide': {
         write(`\n   !! ${req.unknown ? 'UNKNOWN OUTCOME' : 'FAILED'}: ${req.step.id}: ${req.failure}\n`);
         if (req.transient === false) write('   Retrying runs the same statement, which fails the same way: fix the cause first.\n');
-        const choice = await select({ message: 'What now?', choices: req.options.map((o) => ({ name: DECISION_LABEL[o], value: o })) }, ctx(io));
+        const choice = await select({ message: 'What now?', choices: req.options.map((o) => ({ name: o === 'quit' ? quit : o === 'rollback' && options.drill !== undefined ? 'Rehearse the rollback from here (then compare the database with its state before the first step)' : DECISION_LABEL[o], value: o })) }, ctx(io));
         switch (choice) {
           case 'retry':
             return { kind: 'retry' };

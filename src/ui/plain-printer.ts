@@ -9,6 +9,7 @@ import type { RunState } from '../core/machine.js';
 import type { Plan } from '../core/plan.js';
 import { visible } from '../core/sanitize.js';
 import { shownHost } from '../core/target.js';
+import { ENV_WORD } from './environment.js';
 
 export interface Printer {
   (state: RunState, event: Recorded | undefined): void;
@@ -19,7 +20,6 @@ export interface Printer {
   announce(stepId: string, rollingBack?: boolean): void;
 }
 
-const ENV_WORD: Record<string, string> = { production: 'PRODUCTION', staging: 'STAGING', development: 'DEVELOPMENT', rehearsal: 'REHEARSAL' };
 
 export function targetLines(state: RunState): string[] {
   return state.targets.map((t) => {

@@ -4,10 +4,9 @@ import type { Environment, Mode } from '../core/events.js';
 import { buildPlan } from '../core/plan.js';
 import type { Runbook } from '../core/runbook.js';
 import { cell, pad, showFirstFrame, terminalFor, widthOf, wrap, type Terminal } from './first-frame.js';
-import { listHeight, phaseListRows, STAGE_MARK } from './phase-window.js';
+import { listHeight, listWidth as listColumns, phaseListRows, STAGE_MARK } from './phase-window.js';
+import { ENV_COLOR, ENV_WORD } from './environment.js';
 
-const ENV_WORD: Record<string, string> = { production: 'PRODUCTION', staging: 'STAGING', development: 'DEVELOPMENT', rehearsal: 'REHEARSAL' };
-const ENV_COLOR: Record<string, string> = { production: 'red', staging: 'yellow', development: 'green', rehearsal: 'blue' };
 
 export interface FrameTarget {
   name: string;
@@ -39,9 +38,11 @@ export function runFrame(rb: Runbook, mode: Mode, targets: readonly FrameTarget[
 
   const plan = buildPlan(rb, mode, {});
   const first = plan.main[0] ? plan.steps[plan.main[0]] : undefined;
-  // The phase list, as the interface sizes it (38 columns, its height from the terminal's).
+  // The phase list, as the interface sizes it (a third of the width, 38 to 64 columns, a column of
+  // it left blank; its height from the terminal's).
   const height = listHeight(t.rows, targets.length);
-  const listWidth = 37;
+  const columns = listColumns(t.columns);
+  const listWidth = columns - 1;
   const list = phaseListRows(plan, first?.id, height).map((row) => {
     if (row.kind === 'more') return cell(t, `     … ${row.count} more ${row.where}`, listWidth, 'dim');
     if (row.kind === 'phase') {
@@ -53,7 +54,7 @@ export function runFrame(rb: Runbook, mode: Mode, targets: readonly FrameTarget[
     return cell(t, `${here ? '  ❯ ' : '    '}${STAGE_MARK.pending} ${plan.steps[row.id]!.title}`, listWidth, ...(here ? ['bold'] : []));
   });
 
-  const bodyWidth = t.columns - 38 - 1;
+  const bodyWidth = t.columns - columns - 1;
   const body: string[] = [];
   if (first) {
     const s = first.step;
@@ -74,7 +75,7 @@ export function runFrame(rb: Runbook, mode: Mode, targets: readonly FrameTarget[
   }
   for (let i = 0; i < Math.max(list.length, body.length); i++) {
     const l = list[i];
-    lines.push(`${pad(list[i] ?? '', 38)}${body[i] ?? ''}`.trimEnd());
+    lines.push(`${pad(list[i] ?? '', columns)}${body[i] ?? ''}`.trimEnd());
   }
   return lines.slice(0, t.rows - 1);
 }

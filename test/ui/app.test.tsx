@@ -32,9 +32,9 @@ phases:
 
 const target: TargetInfo = { name: 'prod', environment: 'production', url: 'postgresql://app:[REDACTED]@db.internal:5432/shop', host: 'db.internal', port: '5432', database: 'shop', user: 'app', serverVersion: '16.4' };
 
-function mount(db = new ScriptedDb({ 'SELECT n FROM t': [rows(['4'])] }), shell = new ScriptedShell({ './fix.sh': { output: 'restarting app\nall good\n' } })) {
+function mount(db = new ScriptedDb({ 'SELECT n FROM t': [rows(['4'])] }), shell = new ScriptedShell({ './fix.sh': { output: 'restarting app\nall good\n' } }), mode: 'incident' | 'rehearsal' = 'incident') {
   const bridge = new InkBridge();
-  const r = makeRun(RUNBOOK, { db, shell, operator: { request: (req) => bridge.request(req) }, targets: [target] });
+  const r = makeRun(RUNBOOK, { db, shell, operator: { request: (req) => bridge.request(req) }, targets: [mode === 'rehearsal' ? { ...target, environment: 'rehearsal' } : target], mode });
   r.run.subscribe(() => bridge.bump());
   const ui = render(
     <ThemeContext.Provider value={{ color: false }}>
@@ -53,6 +53,9 @@ async function until(frame: () => string | undefined, test: (f: string) => boole
   }
   throw new Error(`timed out waiting for ${what}; last frame:\n${frame()}`);
 }
+
+/** A frame's words, whatever the wrapping: borders and line breaks become single spaces. */
+const words = (f: string) => f.replace(/[│║]/g, ' ').replace(/\s+/g, ' ');
 
 async function press(ui: ReturnType<typeof render>, keys: string, expectChange = true) {
   const before = ui.lastFrame();
@@ -102,7 +105,7 @@ describe('the run screen', () => {
     expect(ui.lastFrame()).toContain('Restarts the app.');
     await press(ui, '\r');
     const confirm = await until(ui.lastFrame, (f) => f.includes('confirm the target'), 'the confirmation');
-    expect(confirm).toContain('REVERSIBLE step on "shop"');
+    expect(confirm).toContain('REVERSIBLE step on  PRODUCTION  database "shop"');
     expect(confirm).toContain('./fix.sh');
     expect(confirm).toContain('rollback: undo: Undo');
     expect(confirm).toContain('Type the database name shop');
@@ -119,7 +122,8 @@ describe('the run screen', () => {
     expect(shell.ran).toEqual(['./fix.sh']);
     release();
     const after = await until(ui.lastFrame, (f) => f.includes('Run completed'), 'the end of the run');
-    expect(after).toContain('✓ count: PASS');
+    expect(after).toContain('✓ count · Rows are there: PASS');
+    expect(after).toMatch(/c0\s*\n.*--\s*\n.*4\s*\n.*\(1 row\)/);
     expect(journal.events.find((e) => e.type === 'command.exited')).toMatchObject({ step: 'work', exitCode: 0 });
     expect(journal.events.filter((e) => e.type === 'confirmation').map((e) => (e as { matched: boolean }).matched)).toEqual([false, true]);
     ui.unmount();
@@ -154,6 +158,31 @@ describe('the run screen', () => {
     expect(ui.lastFrame()).toContain('Quit now? The run stops here and can be resumed');
     await press(ui, 'n');
     expect(ui.lastFrame()).not.toContain('Quit now?');
+    await press(ui, 'q');
+    await press(ui, 'y');
+    expect(await outcome).toBe('aborted');
+    ui.unmount();
+  });
+
+  it('in a drill, q, the failure menu and the help say the drill ends and is rehearsed again, never that it can be resumed', async () => {
+    const { ui, outcome } = mount(new ScriptedDb({ 'SELECT n FROM t': [rows(['3'])] }), undefined, 'rehearsal');
+    await until(ui.lastFrame, (f) => f.includes('[ ] Channel open'), 'the checklist');
+    await press(ui, 'q');
+    expect(words(ui.lastFrame()!)).toContain('Quit now? The drill ends here; rehearse again with drillbook drill ui.');
+    expect(ui.lastFrame()).not.toMatch(/resum/);
+    await press(ui, 'n');
+    await press(ui, '?');
+    expect(words(ui.lastFrame()!)).toContain('quit (asks first; the drill ends: rehearse it again)');
+    await press(ui, 'x');
+    for (const k of [' ', 'j', ' ', '\r']) await press(ui, k);
+    await until(ui.lastFrame, (f) => f.includes('Enter: run it'), 'the go prompt');
+    await press(ui, '\r');
+    await until(ui.lastFrame, (f) => f.includes('confirm the target'), 'the confirmation');
+    await press(ui, 'shop\r');
+    const failed = await until(ui.lastFrame, (f) => f.includes('FAILED'), 'the failure menu');
+    expect(words(failed)).toContain('q: quit (the drill ends here; rehearse again with drillbook drill ui)');
+    expect(failed).toContain('b: rehearse the rollback from here');
+    expect(failed).not.toMatch(/resum/);
     await press(ui, 'q');
     await press(ui, 'y');
     expect(await outcome).toBe('aborted');

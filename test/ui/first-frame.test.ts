@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseRunbook } from '../../src/core/load.js';
 import { pickerFrame, showFirstFrame, takeOverFirstFrame, terminalFor, type Terminal } from '../../src/ui/first-frame.js';
 import { runFrame, urlTargets } from '../../src/ui/run-frame.js';
+import { listWidth } from '../../src/ui/phase-window.js';
 import { BIN, ROOT } from '../helpers/cli.js';
 
 const plain: Terminal = { columns: 100, rows: 30, color: false };
@@ -56,6 +57,15 @@ describe('the static first frame', () => {
     expect(text).toContain('  ❯ · The failed migration is record…');
     expect(text).toContain('failed-rows · check · read-only · on prod');
     expect(text).not.toContain('s3cret');
+  });
+
+  it('places the first step where the interface draws it: beside a phase list a third of the width wide', () => {
+    const rb = runbook('runbooks/prisma-failed-migration.yaml');
+    for (const columns of [80, 120, 150, 240]) {
+      const lines = runFrame(rb, 'incident', urlTargets(rb, {}), 'Ada', { columns, rows: 40, color: false });
+      const title = lines.find((l) => l.includes('· The failed migration is rec') && !l.includes('❯'));
+      expect(title?.indexOf('· The failed migration is rec'), `${columns}\n${lines.join('\n')}`).toBe(listWidth(columns));
+    }
   });
 
   it('cuts wide text instead of letting a line wrap (the erase counts lines)', () => {

@@ -74,6 +74,12 @@ describe('data never reaches the terminal as control characters', () => {
     expect(failed).toContain('\\x1b[44;97m');
     expect(failed).toContain('16.4 \\x1b]0;pwned\\x07');
     expect(ui.frames.some((f) => f.includes('last line \\x1b]52;c;'))).toBe(true);
+    // The review (v) of the command's whole output and of the failed check: data shown, never obeyed.
+    ui.stdin.write('v');
+    const review = await waitFor((f) => f.includes('Steps so far: 1 of 2'));
+    expect(review).toContain('last line \\x1b]52;c;');
+    ui.stdin.write('\x1b[C');
+    await waitFor((f) => f.includes('Steps so far: 2 of 2') && f.includes('\\x1b[44;97m'));
     for (const frame of ui.frames) expect(frame).not.toMatch(CONTROL);
     ui.unmount();
   });

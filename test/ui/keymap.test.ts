@@ -34,6 +34,27 @@ describe('keymap', () => {
     expect(keyToAction({ kind: 'busy' }, '', { return: true })).toEqual({ type: 'none' });
   });
 
+  it('v opens the review of earlier results wherever the run waits or works, and is text while typing', () => {
+    for (const screen of [{ kind: 'go' as const }, { kind: 'busy' as const }, { kind: 'checklist' as const, items: 2 }, { kind: 'decide' as const, options: ['retry' as const, 'quit' as const] }]) {
+      expect(keyToAction(screen, 'v', {}), screen.kind).toEqual({ type: 'results' });
+    }
+    expect(keyToAction({ kind: 'confirm' }, 'v', {})).toEqual({ type: 'type', text: 'v' });
+    expect(keyToAction({ kind: 'ask' }, 'v', {})).toEqual({ type: 'type', text: 'v' });
+  });
+
+  it('in the review, ←/→ change the step, ↑/↓ and PgUp/PgDn scroll, Esc, v or q close it, and nothing else acts', () => {
+    const screen = { kind: 'overlay-results' as const };
+    expect(keyToAction(screen, '', { leftArrow: true })).toEqual({ type: 'results-step', by: -1 });
+    expect(keyToAction(screen, '', { rightArrow: true })).toEqual({ type: 'results-step', by: 1 });
+    expect(keyToAction(screen, 'k', {})).toEqual({ type: 'results-scroll', by: -1, unit: 'row' });
+    expect(keyToAction(screen, '', { downArrow: true })).toEqual({ type: 'results-scroll', by: 1, unit: 'row' });
+    expect(keyToAction(screen, '', { pageUp: true })).toEqual({ type: 'results-scroll', by: -1, unit: 'page' });
+    expect(keyToAction(screen, '', { pageDown: true })).toEqual({ type: 'results-scroll', by: 1, unit: 'page' });
+    for (const [input, key] of [['', { escape: true }], ['v', {}], ['q', {}]] as const) expect(keyToAction(screen, input, key)).toEqual({ type: 'cancel' });
+    for (const input of ['s', 'r', 'o', 'm', 'n']) expect(keyToAction(screen, input, {}), input).toEqual({ type: 'none' });
+    expect(keyToAction(screen, 'c', { ctrl: true })).toEqual({ type: 'quit-ask' });
+  });
+
   it('honours NO_COLOR', () => {
     expect(colorEnabled({ NO_COLOR: '1' })).toBe(false);
     expect(colorEnabled({})).toBe(true);

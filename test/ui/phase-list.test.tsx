@@ -4,7 +4,7 @@
  */
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
-import { initialState } from '../../src/core/machine.js';
+import { initialState, transition } from '../../src/core/machine.js';
 import { parseRunbook } from '../../src/core/load.js';
 import { buildPlan, type Plan } from '../../src/core/plan.js';
 import { App, InkBridge, listWidth } from '../../src/ui/app.js';
@@ -144,5 +144,64 @@ describe('the phase list on a wide terminal', () => {
     const wide = render(<PhaseList state={state} current="s" width={64} />).lastFrame()!;
     expect(narrow).not.toContain('Record 20240103000000_add_post_index as rolled back');
     expect(wide).toContain('Record 20240103000000_add_post_index as rolled back');
+  });
+});
+
+describe('the phase list at a glance', () => {
+  const yaml = `
+id: marks
+title: Marks
+version: 1
+phases:
+  - id: diagnose
+    title: Diagnose
+    kind: prepare
+    steps:
+      - {id: rows, title: Rows are there, check: SELECT 1, expect: {value: 4}}
+  - id: backup
+    title: Back up
+    kind: backup
+    steps:
+      - {id: dump, title: Dump the database, run: pg_dump, effect: reversible}
+  - id: fix
+    title: Fix
+    kind: deploy
+    steps:
+      - {id: ok, title: Plain check, check: SELECT 2, expect: {value: 1}}
+`;
+  const { runbook } = parseRunbook(yaml, 'marks.yaml');
+  const plan = buildPlan(runbook!, 'incident', {});
+  const at = (i: number) => `2026-11-22T10:00:0${i}Z`;
+  let state = transition(initialState(plan), { type: 'run.started', targets: [], inputs: {}, operator: 't', ts: at(0) } as never);
+  for (const e of [
+    { type: 'step.started', step: 'rows', attempt: 1 },
+    { type: 'check.result', step: 'rows', database: 'db', sql: 'SELECT 1', params: [], pass: false, failures: ['expected 4, got 3'], durationMs: 1, attempt: 1 },
+    { type: 'step.finished', step: 'rows', outcome: 'failed', reason: 'expected 4, got 3' },
+    { type: 'step.override', step: 'rows', reason: 'counted by hand' },
+    { type: 'step.skipped', step: 'dump', reason: 'no time' },
+    { type: 'step.started', step: 'ok', attempt: 1 },
+  ]) state = transition(state, e as never);
+
+  it('marks an overridden check and its phase ≠, a phase whose only step was skipped ↷, never the plain ✓, and says so in words', () => {
+    const ui = render(
+      <ThemeContext.Provider value={{ color: false }}>
+        <PhaseList state={state} current="ok" height={20} width={60} />
+      </ThemeContext.Provider>,
+    );
+    const lines = (ui.lastFrame() ?? '').split('\n').map((l) => l.trimEnd());
+    ui.unmount();
+    expect(lines).toEqual(['≠ 1. Diagnose (1/1, 1 overridden)', '↷ 2. Back up (1/1, 1 skipped)', '▶ 3. Fix (0/1)', '  ❯ ▶ Plain check']);
+  });
+
+  it('shows the overridden step itself with its own mark', () => {
+    const ui = render(
+      <ThemeContext.Provider value={{ color: false }}>
+        <PhaseList state={state} current="rows" height={20} width={60} />
+      </ThemeContext.Provider>,
+    );
+    const frame = ui.lastFrame() ?? '';
+    ui.unmount();
+    expect(frame).toContain('  ❯ ≠ Rows are there');
+    expect(frame).not.toContain('✓');
   });
 });
