@@ -134,6 +134,7 @@ class Interruptible implements Operator {
   interrupt(): void {
     this.interrupted = true;
     this.wake?.();
+    this.inner.cancel?.();
   }
   async request(req: OperatorRequest, session: Session): Promise<OperatorAnswer> {
     if (this.interrupted) return { kind: 'quit' };

@@ -141,4 +141,6 @@ export interface Session {
 
 export interface Operator {
   request(req: OperatorRequest, session: Session): Promise<OperatorAnswer>;
+  /** The run was interrupted (a signal): drop the question being asked, so nothing holds the input open. */
+  cancel?(): void;
 }

@@ -30,8 +30,11 @@ function watchInput(io: PromptIO): AbortSignal {
   return inputGone.signal;
 }
 
+/** Aborted when the run is interrupted (a signal): the prompt on screen goes, and with it its hold on the input. */
+let interrupted = new AbortController();
+
 function ctx(io: PromptIO) {
-  return { ...(io.input ? { input: io.input } : {}), ...(io.output ? { output: io.output } : {}), signal: watchInput(io) };
+  return { ...(io.input ? { input: io.input } : {}), ...(io.output ? { output: io.output } : {}), signal: AbortSignal.any([watchInput(io), interrupted.signal]) };
 }
 
 /** Inquirer throws when the operator presses Ctrl-C or the input closes: both mean quit. */
@@ -163,6 +166,10 @@ export function plainOperator(io: PromptIO = {}, rawWrite: (s: string) => void =
   };
 
   return {
+    cancel() {
+      interrupted.abort();
+      interrupted = new AbortController();
+    },
     async request(req, session) {
       try {
         return await ask(req, session);

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { drillBase } from '../../src/adapters/drill-db.js';
-import { drillbook, ROOT } from '../helpers/cli.js';
+import { execa } from 'execa';
+import { BIN, drillbook, ROOT } from '../helpers/cli.js';
 import { findPrismaEngine } from '../../src/drill/tools.js';
 
 const ENGINE = !('reason' in findPrismaEngine(path.join(ROOT, 'node_modules', 'prisma'), [ROOT]));
@@ -74,6 +75,23 @@ describe('drillbook drill', () => {
     expect(r.exitCode, r.stdout + r.stderr).toBe(130);
     expect(r.stdout).toContain('Rehearse it again with: drillbook drill drill-fixture');
     expect(r.stdout).not.toContain('drillbook resume');
+  }, 60_000);
+
+  it('Ctrl-C in a drill says the drill ends and how to rehearse again, never "resume"', async () => {
+    const child = execa(process.execPath, [BIN, 'drill', FIXTURE, '--plain'], { cwd: cwd(), env: { CI: 'true', NO_COLOR: '1' }, reject: false, stdin: 'pipe' });
+    let out = '';
+    let pressed = false;
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (!pressed && out.includes('Run step status?')) {
+        pressed = true;
+        child.kill('SIGINT');
+      }
+    });
+    const r = await child;
+    expect(pressed, out).toBe(true);
+    expect(r.stderr).toContain('interrupted: stopping the step in progress; the drill ends here (rehearse again with drillbook drill drill-fixture)');
+    expect(`${r.stdout}${r.stderr}`).not.toContain('drillbook resume');
   }, 60_000);
 
   it('refuses any --db: a drill never touches a real database', async () => {
