@@ -372,14 +372,21 @@ function mdCode(text: string): string {
 }
 
 /** Inline text on one Markdown line: a newline in the data becomes a <br>; in a table, a pipe is escaped too. */
+function mdInlineLine(t: string, inTable: boolean): string {
+  const escaped = mdEscapeVisible(t.replace(/\t/g, '\\t'));
+  return inTable ? escaped.replace(/\|/g, '\\|') : escaped;
+}
+
 function mdInline(parts: Inline[], inTable = false): string {
-  const text = (t: string) => {
-    const escaped = mdEscapeVisible(t.replace(/\t/g, '\\t'));
-    return inTable ? escaped.replace(/\|/g, '\\|') : escaped;
-  };
-  return parts
-    .map((p) => (typeof p === 'string' ? visible(p).split('\n').map(text).join('<br>') : 'code' in p ? mdCode(p.code) : `**${mdInline(p.strong, inTable)}**`))
-    .join('');
+  let out = '';
+  for (const p of parts) {
+    if (typeof p !== 'string') out += 'code' in p ? mdCode(p.code) : `**${mdInline(p.strong, inTable)}**`;
+    else {
+      const v = visible(p);
+      out += v.includes('\n') ? v.split('\n').map((l) => mdInlineLine(l, inTable)).join('<br>') : mdInlineLine(v, inTable);
+    }
+  }
+  return out;
 }
 
 /** A fenced block that no content can close early. */
