@@ -3,7 +3,7 @@
  * taller than the terminal (so it can be erased exactly), without input values, and replaced in
  * place: the interface's first write erases exactly its lines, other output stays readable.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -143,15 +143,38 @@ describe('replacing the static first frame', () => {
 const hasScript = spawnSync('script', ['--version']).status === 0;
 
 describe.skipIf(!hasScript)('the CLI on a real terminal (a pty from script(1))', () => {
-  /** Everything the CLI draws on a 100×30 pty in its first two seconds (then SIGINT, and SIGKILL a second later). */
-  function onPty(args: string, env: Record<string, string>): string {
-    return spawnSync('script', ['-qfec', `stty cols 100 rows 30; timeout -k 1 -s INT 2 ${process.execPath} ${BIN} ${args}`, '/dev/null'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TERM: 'xterm-256color', ...env }, input: '' }).stdout;
+  /**
+   * Everything the CLI draws on a 100×30 pty until `until` holds for what it has drawn (then the whole
+   * terminal session is killed), or 30 seconds pass. Waiting for what the test needs, not a fixed time,
+   * keeps it honest on a loaded machine, where start-up alone can take seconds.
+   */
+  function onPty(args: string, env: Record<string, string>, until: (out: string) => boolean): Promise<string> {
+    return new Promise((resolve) => {
+      const child = spawn('script', ['-qfec', `stty cols 100 rows 30; exec ${process.execPath} ${BIN} ${args}`, '/dev/null'], { cwd: ROOT, env: { ...process.env, TERM: 'xterm-256color', ...env }, detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
+      let out = '';
+      let settled = false;
+      const finish = (): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
+        resolve(out);
+      };
+      const deadline = setTimeout(finish, 30_000);
+      child.stdout!.setEncoding('utf8');
+      child.stdout!.on('data', (chunk: string) => {
+        out += chunk;
+        // Let the CLI draw a little more once the condition holds: a frame erased late must show up too.
+        if (until(out)) setTimeout(finish, 300);
+      });
+      child.on('close', finish);
+    });
   }
 
-  it('drill: the picker appears first as text, then inquirer draws it in place', () => {
-    const out = onPty('drill', {});
+  it('drill: the picker appears first as text, then inquirer draws it in place', async () => {
     // The frame: the question and one line per shipped runbook; then exactly those lines erased, and inquirer's own.
     const lines = 1 + readdirSync(path.join(ROOT, 'runbooks')).filter((f) => f.endsWith('.yaml')).length;
+    const out = await onPty('drill', {}, (o) => /\r\x1b\[\d+A\x1b\[J[^]*navigate/.test(o));
     const erase = out.indexOf(`\r\x1b[${lines}A\x1b[J`);
     expect(erase, out).toBeGreaterThan(0);
     expect(out.slice(0, erase)).toContain('Which incident do you want to rehearse?');
@@ -159,12 +182,12 @@ describe.skipIf(!hasScript)('the CLI on a real terminal (a pty from script(1))',
     expect(out.slice(erase)).toContain('navigate');
   });
 
-  it('run: the first step appears first as text, then the interface draws over exactly those lines', () => {
+  it('run: the first step appears first as text, then the interface draws over exactly those lines', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'drillbook-first-frame-'));
     try {
       const file = path.join(dir, 'r.yaml');
       writeFileSync(file, 'id: r\ntitle: Frame probe\nversion: 1\nphases:\n  - id: p\n    title: Probe\n    kind: verify\n    steps:\n      - {id: ready, title: Ready to go, checklist: [the team is told]}\n');
-      const out = onPty(`run ${file} --dry-run --transcript-dir ${dir}/t`, { NO_COLOR: '1' });
+      const out = await onPty(`run ${file} --dry-run --transcript-dir ${dir}/t`, { NO_COLOR: '1' }, (o) => /\r\x1b\[\d+A\x1b\[J[^]*Space: tick/.test(o));
       const m = /\r\x1b\[(\d+)A\x1b\[J/.exec(out);
       expect(m, out).not.toBeNull();
       const frame = out.slice(0, m!.index);
@@ -172,7 +195,9 @@ describe.skipIf(!hasScript)('the CLI on a real terminal (a pty from script(1))',
       expect(frame).toContain('[ ] the team is told');
       expect(frame.split('\n').length - 1).toBe(Number(m![1]));
       expect(out.slice(m!.index)).toContain('Space: tick');
-      expect(onPty(`run ${file} --dry-run --plain --transcript-dir ${dir}/t`, {})).not.toMatch(/\r\x1b\[\d+A\x1b\[J/);
+      const plain = await onPty(`run ${file} --dry-run --plain --transcript-dir ${dir}/t`, {}, (o) => o.includes('the team is told'));
+      expect(plain).toContain('the team is told');
+      expect(plain).not.toMatch(/\r\x1b\[\d+A\x1b\[J/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -182,8 +207,8 @@ describe.skipIf(!hasScript)('the CLI on a real terminal (a pty from script(1))',
     ['--plain', 'drill --plain', {}],
     ['TERM=dumb', 'drill', { TERM: 'dumb' }],
     ['CI', 'drill', { CI: 'true' }],
-  ])('draws no static frame with %s', (_what, args, env) => {
-    const out = onPty(args, env);
+  ])('draws no static frame with %s', async (_what, args, env) => {
+    const out = await onPty(args, env, (o) => o.includes('navigate'));
     expect(out).toContain('Which incident do you want to rehearse?');
     expect(out).not.toMatch(/\r\x1b\[\d+A\x1b\[J/);
   });
