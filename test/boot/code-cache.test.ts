@@ -4,20 +4,16 @@
  * replaced. Speed itself is measured by `npm run bench`, not here.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cacheFileName, cacheKey, commandOf, decodeCache, encodeCache, isStaleSibling } from '../../src/boot/code-cache.js';
 import { COMMANDS } from '../../src/boot/start.js';
 import { buildProgram } from '../../src/cli.js';
 import { BIN, ROOT } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const BUNDLE = path.join(ROOT, 'dist', 'main.cjs');
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 
 describe('the code cache file format', () => {
   const key = cacheKey({ version: '1.0.0', node: 'v20.0.0', arch: 'x64', bundle: Buffer.from('bundle') });
@@ -80,8 +76,7 @@ describe('the CLI with a code cache', () => {
     return execFileSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: cacheHome, NO_COLOR: '1' } });
   }
   function home(): { home: string; dir: string } {
-    const h = mkdtempSync(path.join(os.tmpdir(), 'drillbook-code-cache-'));
-    dirs.push(h);
+    const h = tempDir('code-cache');
     return { home: h, dir: path.join(h, 'drillbook', 'code-cache') };
   }
   const files = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.v8'));

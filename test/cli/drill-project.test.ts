@@ -8,13 +8,13 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { execa } from 'execa';
-import { appendFileSync, cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { appendFileSync, cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { installedPostgres, startDrillDatabase } from '../../src/adapters/drill-db.js';
 import { drillbook, ROOT } from '../helpers/cli.js';
 import { freshDatabase } from '../helpers/pg.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const PROJECTS = path.join(ROOT, 'test', 'fixtures', 'projects');
 const PRISMA = path.join(PROJECTS, 'prisma-shop');
@@ -29,15 +29,7 @@ const CLIENT_15 = (() => {
   }
 })();
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tmp(): string {
-  const d = mkdtempSync(path.join(os.tmpdir(), 'drillbook-project-drill-'));
-  dirs.push(d);
-  return d;
-}
+const tmp = (): string => tempDir('project-drill');
 
 /** Every file, folder and link under `dir`: path, kind, mode and content. */
 function treeHash(dir: string): string {

@@ -1,15 +1,15 @@
 /** A drill killed with SIGKILL cannot clean up; the next drill's start reaps what it left. */
 import { execa } from 'execa';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { drillBase } from '../../src/adapters/drill-db.js';
 import { pidAlive } from '../../src/adapters/run-lock.js';
 import { BIN, drillbook, ROOT } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'runbooks', 'reap-fixture.yaml');
-const dirs: string[] = [];
 const groups: number[] = [];
 afterAll(() => {
   for (const g of groups) {
@@ -19,7 +19,6 @@ afterAll(() => {
       // gone
     }
   }
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 /** The drill folders (cluster, scratch copy) whose owner file names this pid. */
@@ -45,8 +44,7 @@ function sharedMemoryOf(pid: number): string[] {
 
 describe('a drill killed with SIGKILL', () => {
   it('leaves its server, shared memory and folders; the next drill stops and deletes them', async () => {
-    const cwd = mkdtempSync(path.join(os.tmpdir(), 'drillbook-reap-'));
-    dirs.push(cwd);
+    const cwd = tempDir('reap');
     const child = execa(process.execPath, [BIN, 'drill', FIXTURE, '--auto'], { cwd, env: { CI: 'true', NO_COLOR: '1' }, reject: false, stdin: 'ignore' });
     const transcripts = path.join(cwd, 'transcripts');
     for (let i = 0; i < 300; i++) {
@@ -79,8 +77,7 @@ describe('a drill killed with SIGKILL', () => {
   }, 90_000);
 
   it('a kept drill (--keep) is never reaped', async () => {
-    const cwd = mkdtempSync(path.join(os.tmpdir(), 'drillbook-reap-'));
-    dirs.push(cwd);
+    const cwd = tempDir('reap');
     const kept = await drillbook(['drill', path.join(ROOT, 'test', 'fixtures', 'runbooks', 'drill-fixture.yaml'), '--auto', '--keep'], { cwd, env: { CI: 'true' } });
     expect(kept.exitCode, kept.stdout + kept.stderr).toBe(0);
     const stop = /Stop it with: kill (\d+) && rm -rf (\S+) (\S+)/.exec(kept.stdout)!;

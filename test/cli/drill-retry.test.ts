@@ -1,14 +1,9 @@
 /** An unattended drill retries only what can change (issue 16): never a deterministic SQL error. */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { drillbook } from '../helpers/cli.js';
-
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+import { tempDir } from '../helpers/tmp.js';
 
 const RUNBOOK = `id: retry-probe
 title: A step that fails the same way every time
@@ -36,8 +31,7 @@ rehearsal:
 
 describe('drill --auto retries', () => {
   it('does not retry a deterministic SQL error: the same statement would fail the same way', async () => {
-    const cwd = mkdtempSync(path.join(os.tmpdir(), 'drillbook-retry-'));
-    dirs.push(cwd);
+    const cwd = tempDir('retry');
     writeFileSync(path.join(cwd, 'rb.yaml'), RUNBOOK);
     const r = await drillbook(['drill', 'rb.yaml', '--auto'], { cwd, env: { CI: 'true' } });
     expect(r.exitCode).toBe(1);

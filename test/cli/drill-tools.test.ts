@@ -5,25 +5,17 @@
  */
 import { execa } from 'execa';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { installedPostgres } from '../../src/adapters/drill-db.js';
 import { loadRunbookOrThrow } from '../../src/adapters/runbook-files.js';
 import { seedRehearsal } from '../../src/app/drill.js';
 import { findPrismaEngine } from '../../src/drill/tools.js';
 import { drillbook, ROOT } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tmp(): string {
-  const d = mkdtempSync(path.join(os.tmpdir(), 'drillbook-tools-'));
-  dirs.push(d);
-  return d;
-}
+const tmp = (): string => tempDir('tools');
 
 function toolEvents(dir: string): Array<{ tool: string; kind: string; version: string }> {
   const t = path.join(dir, 'transcripts');

@@ -1,26 +1,19 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { drillBase } from '../../src/adapters/drill-db.js';
 import { execa } from 'execa';
 import { BIN, drillbook, ROOT } from '../helpers/cli.js';
 import { findPrismaEngine } from '../../src/drill/tools.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const ENGINE = !('reason' in findPrismaEngine(path.join(ROOT, 'node_modules', 'prisma'), [ROOT]));
 
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'runbooks', 'drill-fixture.yaml');
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 
-function cwd(): string {
-  const d = mkdtempSync(path.join(os.tmpdir(), 'drillbook-drilltest-'));
-  dirs.push(d);
-  return d;
-}
+const cwd = (): string => tempDir('drilltest');
 
 function drillLeftovers(): string[] {
   const dirs = [os.tmpdir(), drillBase()];

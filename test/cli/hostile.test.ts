@@ -1,20 +1,14 @@
 /** Hostile output through the real CLI: escapes on the terminal, markup in reports, a huge single line. */
 import { execa } from 'execa';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BIN, drillbook } from '../helpers/cli.js';
 import { CONTROL } from '../helpers/hostile.js';
-
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+import { tempDir } from '../helpers/tmp.js';
 
 function project(runbook: string): string {
-  const cwd = mkdtempSync(path.join(os.tmpdir(), 'drillbook-hostile-'));
-  dirs.push(cwd);
+  const cwd = tempDir('hostile');
   writeFileSync(path.join(cwd, 'rb.yaml'), runbook);
   return cwd;
 }

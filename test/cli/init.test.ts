@@ -4,24 +4,16 @@
  * `list` shows them, a drill of one rehearses on the project itself and leaves it as it was;
  * existing files are never overwritten without asking.
  */
-import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { drillbook, ROOT } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const PROJECTS = path.join(ROOT, 'test', 'fixtures', 'projects');
 const NO_STACK = /\n\s+at [\w.<]+ \(|node:internal|unexpected error/;
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tmp(): string {
-  const d = mkdtempSync(path.join(os.tmpdir(), 'drillbook-init-'));
-  dirs.push(d);
-  return d;
-}
+const tmp = (): string => tempDir('init');
 function copyOf(name: string): string {
   const d = path.join(tmp(), name);
   cpSync(path.join(PROJECTS, name), d, { recursive: true });

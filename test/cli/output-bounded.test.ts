@@ -1,16 +1,11 @@
 /** 100 MB of command output: memory stays bounded, the transcript and the report stay small, the digest holds. */
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { createReadStream, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BIN, drillbook } from '../helpers/cli.js';
-
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+import { tempDir } from '../helpers/tmp.js';
 
 const BYTES = 100_000_000;
 const GENERATOR = `yes 'row 0123456789 abcdefghijklmnopqrstuvwxyz postgres://app@db:5432/shop password check ok' | head -c ${BYTES}`;
@@ -54,8 +49,7 @@ async function sha256File(file: string): Promise<string> {
 
 describe('100 MB of command output', () => {
   it.runIf(process.platform === 'linux')('peak memory under 200 MB; the transcript keeps head, tail, size and SHA-256; the report stays small; --full-output has it all', async () => {
-    const cwd = mkdtempSync(path.join(os.tmpdir(), 'drillbook-loud-'));
-    dirs.push(cwd);
+    const cwd = tempDir('loud');
     writeFileSync(path.join(cwd, 'loud.yaml'), RUNBOOK);
     const child = execa(process.execPath, [BIN, 'run', 'loud.yaml', '--auto', '--full-output'], { cwd, env: { CI: 'true', NO_COLOR: '1' }, reject: false, stdin: 'ignore', stdout: 'ignore' });
     const peak = watchPeak(child.pid!);

@@ -3,28 +3,23 @@
  * one run, a full disk, a folder that cannot be written. Real processes, real PostgreSQL.
  */
 import { execa } from 'execa';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GENESIS, sealLine, verifyChain } from '../../src/core/chain.js';
 import type { Recorded } from '../../src/core/events.js';
 import { processStart } from '../../src/adapters/run-lock.js';
 import { BIN, drillbook, ROOT } from '../helpers/cli.js';
 import { freshDatabase, sql } from '../helpers/pg.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const RESUME = path.join(ROOT, 'test', 'fixtures', 'runbooks', 'resume-fixture.yaml');
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 
 async function setup(slowCheck = false) {
   const { url, name } = await freshDatabase('record');
   await sql(url, `CREATE TABLE log (id serial primary key, what text); CREATE TABLE flags (slow boolean); INSERT INTO flags VALUES (${slowCheck})`);
-  const cwd = mkdtempSync(path.join(os.tmpdir(), 'drillbook-record-'));
-  dirs.push(cwd);
+  const cwd = tempDir('record');
   writeFileSync(path.join(cwd, 'fast'), '');
   return { url, name, cwd, env: { DATABASE_URL: url, CI: 'true', NO_COLOR: '1' } };
 }

@@ -1,18 +1,16 @@
 import { execa } from 'execa';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { groupAlive } from '../../src/adapters/process-group.js';
 import { verifyChain } from '../../src/core/chain.js';
 import { BIN, drillbook, ROOT } from '../helpers/cli.js';
 import { freshDatabase, sql } from '../helpers/pg.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const RUNBOOK = path.join(ROOT, 'test', 'fixtures', 'runbooks', 'resume-fixture.yaml');
-const dirs: string[] = [];
 afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
   // A SIGKILLed drillbook leaves its command's process group running (as it should: a dump goes on).
   // The fixture's slow commands are ours to stop.
   try {
@@ -31,8 +29,7 @@ afterAll(() => {
 async function setup(slowCheck: boolean) {
   const { url, name } = await freshDatabase('resume');
   await sql(url, `CREATE TABLE log (id serial primary key, what text); CREATE TABLE flags (slow boolean); INSERT INTO flags VALUES (${slowCheck})`);
-  const cwd = mkdtempSync(path.join(os.tmpdir(), 'drillbook-resume-'));
-  dirs.push(cwd);
+  const cwd = tempDir('resume');
   return { url, name, cwd, env: { DATABASE_URL: url, CI: 'true', NO_COLOR: '1' } };
 }
 
@@ -206,8 +203,7 @@ describe('a command that outlives a SIGKILLed drillbook', () => {
   const ORPHAN = path.join(ROOT, 'test', 'fixtures', 'runbooks', 'orphan-fixture.yaml');
 
   async function orphaned(seconds: number) {
-    const cwd = mkdtempSync(path.join(os.tmpdir(), 'drillbook-orphan-'));
-    dirs.push(cwd);
+    const cwd = tempDir('orphan');
     writeFileSync(path.join(cwd, 'sleep-seconds'), String(seconds));
     const env = { CI: 'true', NO_COLOR: '1' };
     await killWhen(cwd, env, ['run', ORPHAN, '--auto'], (e) => e.type === 'command.started');

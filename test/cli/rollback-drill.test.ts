@@ -6,24 +6,16 @@
  * declaration covers only its kind of difference. A rollback from a step the forward path never
  * reached was not rehearsed: the drill fails and says so.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { drillbook, ROOT } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'runbooks', 'drill-fixture.yaml');
 const PROJECT = path.join(ROOT, 'runbooks', 'fixtures', 'prisma-failed-migration');
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 
-function tmp(): string {
-  const d = mkdtempSync(path.join(os.tmpdir(), 'drillbook-rollback-'));
-  dirs.push(d);
-  return d;
-}
+const tmp = (): string => tempDir('rollback');
 
 /** The drill fixture, changed by `edit`, written where its rehearsal paths still resolve. */
 function variant(edit: (yaml: string) => string): { dir: string; file: string } {

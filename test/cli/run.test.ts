@@ -1,26 +1,20 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { drillbook, ROOT } from '../helpers/cli.js';
 import { freshDatabase, sql } from '../helpers/pg.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const RUNBOOK = path.join(ROOT, 'test', 'fixtures', 'runbooks', 'e2e-orders.yaml');
 const TOKEN = 'tok-9f8e7d6c5b4a';
-const dirs: string[] = [];
 
 async function setup() {
   const { url, name } = await freshDatabase('e2e');
   await sql(url, "CREATE TABLE orders (id int primary key, status text, batch text); INSERT INTO orders VALUES (1, 'paid', NULL), (2, NULL, NULL), (3, NULL, NULL)");
-  const cwd = mkdtempSync(path.join(os.tmpdir(), 'drillbook-e2e-'));
-  dirs.push(cwd);
+  const cwd = tempDir('e2e');
   const env = { DATABASE_URL: url, E2E_API_TOKEN: TOKEN, PGPASSWORD: inject('pgPassword'), CI: 'true' };
   return { url, name, cwd, env };
 }
-
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 
 function transcriptIn(cwd: string): { file: string; events: Array<Record<string, unknown> & { type: string }> } {
   const dir = path.join(cwd, 'transcripts');
@@ -150,8 +144,7 @@ describe('usage errors exit 2 with a clear message', () => {
   });
 
   it('a database that refuses connections fails the step with a clear message, not a crash', async () => {
-    const cwd = mkdtempSync(path.join(os.tmpdir(), 'drillbook-e2e-'));
-    dirs.push(cwd);
+    const cwd = tempDir('e2e');
     const r = await drillbook(['run', RUNBOOK, '--auto', '--var', 'batch=x'], { cwd, env: { DATABASE_URL: 'postgresql://u:pw@127.0.0.1:1/x', E2E_API_TOKEN: 't' } });
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toContain('UNREACHABLE: cannot connect to prod (127.0.0.1:1/x): connection refused');

@@ -4,27 +4,22 @@
  * read-only that try to write, a drill whose environment holds real connections, a resume that
  * needs a secret again.
  */
-import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { drillbook, ROOT } from '../helpers/cli.js';
 import { adminUrl, freshDatabase, sql } from '../helpers/pg.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 const RUNBOOK = path.join(FIXTURES, 'runbooks', 'target-safety.yaml');
 const NODE_PATH = path.join(ROOT, 'node_modules');
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 
 async function twoDatabases() {
   const staging = await freshDatabase('staging');
   const prod = await freshDatabase('prod');
   for (const d of [staging, prod]) await sql(d.url, 'CREATE TABLE marks (what text)');
-  const cwd = mkdtempSync(path.join(os.tmpdir(), 'drillbook-target-'));
-  dirs.push(cwd);
+  const cwd = tempDir('target');
   copyFileSync(path.join(FIXTURES, 'drill-env', 'write.cjs'), path.join(cwd, 'write.cjs'));
   return { staging, prod, cwd };
 }
@@ -178,8 +173,7 @@ describe("a drill's commands see only the drill", () => {
     await sql(real.url, 'CREATE TABLE marks (what text)');
     const u = new URL(real.url);
     const password = inject('pgPassword');
-    const cwd = mkdtempSync(path.join(os.tmpdir(), 'drillbook-drillenv-'));
-    dirs.push(cwd);
+    const cwd = tempDir('drillenv');
     const env = {
       CI: 'true',
       NODE_PATH,
@@ -218,8 +212,7 @@ describe("a drill's commands see only the drill", () => {
 describe('resume', () => {
   it('asks again for a secret input instead of running with it empty', async () => {
     const { name, url } = await freshDatabase('secret');
-    const cwd = mkdtempSync(path.join(os.tmpdir(), 'drillbook-secret-'));
-    dirs.push(cwd);
+    const cwd = tempDir('secret');
     const runbook = path.join(FIXTURES, 'runbooks', 'secret-resume.yaml');
     const env = { CI: 'true', DATABASE_URL: url };
     const token = 'tok-resume-5e4f3a2b';

@@ -3,27 +3,19 @@
  * config (read, never run), its migrations as the tool orders them; clear errors for what is not
  * a project; and a shipped runbook's text adapted to a project whose folder is not the usual one.
  */
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DrillbookError } from '../../src/core/errors.js';
 import { parseRunbook } from '../../src/core/load.js';
 import { adaptRunbookText } from '../../src/drill/adapt.js';
 import { copyProject } from '../../src/drill/project-copy.js';
 import { detectProject } from '../../src/drill/project.js';
 import { ROOT } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const PROJECTS = path.join(ROOT, 'test', 'fixtures', 'projects');
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tmp(): string {
-  const d = mkdtempSync(path.join(os.tmpdir(), 'drillbook-project-test-'));
-  dirs.push(d);
-  return d;
-}
+const tmp = (): string => tempDir('project-test');
 
 function error(f: () => unknown): DrillbookError {
   try {

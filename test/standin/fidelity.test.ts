@@ -9,19 +9,15 @@
  * PRISMA_SCHEMA_ENGINE_BINARY; where it is not, the Prisma half is skipped and says why.
  */
 import { execa } from 'execa';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { chooseTools, findPrismaEngine, provisionTools, type ToolName, type ToolsMode } from '../../src/drill/tools.js';
 import { ROOT } from '../helpers/cli.js';
 import { freshDatabase, sql } from '../helpers/pg.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const FIXTURES = path.join(ROOT, 'runbooks', 'fixtures');
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 
 const engine = findPrismaEngine(path.join(ROOT, 'node_modules', 'prisma'), [ROOT]);
 const ENGINE_MISSING = 'reason' in engine ? engine.reason : undefined;
@@ -36,8 +32,7 @@ interface Outcome {
 
 /** A scratch copy of a fixture project with the tool provisioned as a drill does it, and its environment. */
 function side(tool: ToolName, mode: ToolsMode, project: string, url: string): { cwd: string; env: Record<string, string> } {
-  const scratch = mkdtempSync(path.join(os.tmpdir(), `drillbook-fidelity-${mode}-`));
-  dirs.push(scratch);
+  const scratch = tempDir(`fidelity-${mode}`);
   const cwd = path.join(scratch, 'project');
   cpSync(project, cwd, { recursive: true });
   const choices = chooseTools([tool], mode, { nodeSearch: [ROOT], projectDir: cwd, serverMajor: 0, envPath: process.env.PATH });
