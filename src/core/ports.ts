@@ -108,7 +108,7 @@ export type OperatorRequest =
   /** rehearsal: a drill, where rolling back is rehearsing the rollback from here (the state is then compared). */
   | { kind: 'go'; step: PlanStep; preview: string; rollback: string | undefined; dryRun: boolean; note?: string; canRollBack?: boolean; rehearsal?: boolean }
   /** word: the database name the server reports; server: who the server says it is, in words. */
-  | { kind: 'confirm'; step: PlanStep; word: string; server?: string; preview: string; rollback: string | undefined; backup: string | undefined }
+  | { kind: 'confirm'; step: PlanStep; word: string; server?: string; /** The target's declared environment (production, staging, …), said in words beside the name. */ environment?: string; preview: string; rollback: string | undefined; backup: string | undefined }
   | { kind: 'checklist'; step: PlanStep; items: string[] }
   | { kind: 'ask'; step: PlanStep; input: { name: string; description: string | undefined; secret: boolean; pattern: string | undefined }; error?: string }
   /** transient: whether running it again can change the result (false: a deterministic SQL error; undefined: cannot tell). */

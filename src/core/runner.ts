@@ -428,8 +428,9 @@ export class Run implements Session {
     const who = await this.confirmWord(step);
     if (who === undefined) return;
     const word = who.word;
+    const environment = this.stateValue.targets.find((t) => t.name === step.database)?.environment;
     const answer = await this.ports.operator.request(
-      { kind: 'confirm', step, word, ...(who.server ? { server: who.server } : {}), preview: this.preview(step), rollback: this.rollbackTitle(step), backup: this.latestBackup() },
+      { kind: 'confirm', step, word, ...(who.server ? { server: who.server } : {}), ...(environment ? { environment } : {}), preview: this.preview(step), rollback: this.rollbackTitle(step), backup: this.latestBackup() },
       this,
     );
     if (answer.kind === 'typed') {

@@ -426,7 +426,7 @@ export function App({ run, bridge, interrupt, now, rows: fixedRows }: { run: Run
           <Text bold wrap="truncate-end">
             {stepMark(state.steps[pending.step.id]!)} {run.title(pending.step.id)} <Text dimColor>· {pending.step.id} · phase {run.plan.phases.findIndex((p) => p.id === pending.step.phase.id) + 1}/{run.plan.phases.length}: {pending.step.phase.title}</Text>
           </Text>
-          <ConfirmPanel req={pending} typed={typed} environment={state.targets.find((t) => t.name === pending.step.database)?.environment} />
+          <ConfirmPanel req={pending} typed={typed} environment={pending.environment} />
         </Box>
       ) : (
         <>

@@ -8,6 +8,7 @@ import { parseWhen } from '../core/when.js';
 import type { Operator, OperatorAnswer, OperatorRequest, Session } from '../core/ports.js';
 import { visible, visibleLine } from '../core/sanitize.js';
 import { PICKER_PAGE_SIZE, takeOverFirstFrame } from './first-frame.js';
+import { envWord } from './environment.js';
 import { indent } from './plain-printer.js';
 
 export interface PromptIO {
@@ -108,10 +109,10 @@ export function plainOperator(io: PromptIO = {}, rawWrite: (s: string) => void =
         }
       }
       case 'confirm': {
-        write(`\n   !! ${req.step.effect.toUpperCase()} step ${req.step.id} on "${req.word}"\n${req.server ? `   the server says it is: ${req.server}\n` : ''}${indent(req.preview, '   > ')}\n`);
+        write(`\n   !! ${req.step.effect.toUpperCase()} step ${req.step.id} on ${req.environment ? `${envWord(req.environment)} ` : ''}"${req.word}"\n${req.server ? `   the server says it is: ${req.server}\n` : ''}${indent(req.preview, '   > ')}\n`);
         write(`   rollback: ${req.rollback ?? 'none declared'}\n`);
         write(`   latest backup: ${req.backup ?? 'none taken in this run'}\n`);
-        const typed = await input({ message: `Type the target database name (${req.word}) to run it, or leave empty to cancel:` }, ctx(io));
+        const typed = await input({ message: `Type the ${req.environment ? `${envWord(req.environment)} ` : ''}database name (${req.word}) to run it, or leave empty to cancel:` }, ctx(io));
         return { kind: 'typed', text: typed };
       }
       case 'checklist': {
