@@ -20,7 +20,6 @@ export interface TranscriptRead {
 }
 
 const CHUNK = 1024 * 1024;
-
 export function readTranscript(file: string): TranscriptRead {
   let fd: number;
   try {
@@ -32,14 +31,17 @@ export function readTranscript(file: string): TranscriptRead {
   const chain = new ChainVerifier();
   const decoder = new StringDecoder('utf8');
   const buf = Buffer.allocUnsafe(CHUNK);
-  let pieces: string[] = [];
+  // The text after the last newline seen so far (the start of a line still being read).
+  let pending = '';
   let lineCount = 0;
-  let wholeBytes = 0;
+  let bytesRead = 0;
+  // Where the last newline byte is in the file: every byte up to it belongs to a whole line. (A
+  // newline byte never occurs inside a multi-byte UTF-8 character, so this is exact.)
+  let lastNewline = -1;
   // An empty line is held back: one just before the end of the file is not a line (a file ending in two newlines).
   let emptyHeld = 0;
   const line = (text: string) => {
     lineCount++;
-    wholeBytes += Buffer.byteLength(text, 'utf8') + 1;
     if (text === '') {
       emptyHeld++;
       return;
@@ -56,28 +58,31 @@ export function readTranscript(file: string): TranscriptRead {
         throw new DrillbookError(`cannot read transcript ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { exitCode: 2 });
       }
       if (n === 0) break;
+      const at = buf.lastIndexOf(10, n - 1);
+      if (at >= 0) lastNewline = bytesRead + at;
+      bytesRead += n;
       // Only the new text is searched: a very long line is joined once, when its newline comes.
       const text = decoder.write(buf.subarray(0, n));
       let from = 0;
       for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
-        pieces.push(text.slice(from, nl));
-        line(pieces.join(''));
-        pieces = [];
+        line(pending === '' ? text.slice(from, nl) : pending + text.slice(from, nl));
+        pending = '';
         from = nl + 1;
       }
-      if (from < text.length) pieces.push(text.slice(from));
+      if (from < text.length) pending += text.slice(from);
     }
-    pieces.push(decoder.end());
+    pending += decoder.end();
   } finally {
     closeSync(fd);
   }
+  let wholeBytes = lastNewline + 1;
   // The empty lines held back: all but the last are lines of the chain (and break it).
   if (emptyHeld > 0) {
     for (; emptyHeld > 1; emptyHeld--) chain.push('');
     lineCount--;
     wholeBytes--;
   }
-  return { path: file, lineCount, wholeBytes, chain: chain.result(), torn: pieces.join('') || undefined };
+  return { path: file, lineCount, wholeBytes, chain: chain.result(), torn: pending || undefined };
 }
 
 /** What is wrong with the file, in the words the report opens with; undefined when nothing is. */

@@ -65,28 +65,41 @@ export function duration(ms: number | undefined): string {
 }
 
 export function reportFacts(events: readonly Sealed[]): ReportFacts {
-  const started = events.find((e) => e.type === 'run.started') as Extract<Sealed, { type: 'run.started' }> | undefined;
+  // One pass over the events (a transcript may hold hundreds of thousands).
+  let started: Extract<Sealed, { type: 'run.started' }> | undefined;
   let finished: Extract<Sealed, { type: 'run.finished' }> | undefined;
   let finishedIdx = -1;
   let lastResumeIdx = -1;
-  events.forEach((e, i) => {
-    if (e.type === 'run.finished') {
-      finished = e;
-      finishedIdx = i;
-    } else if (e.type === 'run.resumed') lastResumeIdx = i;
-  });
-  const stillOpen = !finished || lastResumeIdx > finishedIdx;
-  const start = started ? Date.parse(started.ts) : undefined;
-  const since = (ts: string | undefined) => (ts && start !== undefined ? Date.parse(ts) - start : undefined);
-
-  const firstAction = firstOperatorAction(events);
-  const mitigated = events.find((e) => e.type === 'milestone' && e.name === 'mitigated') as Extract<Sealed, { type: 'milestone' }> | undefined;
-  const resolved = events.find((e) => e.type === 'milestone' && e.name === 'resolved') as Extract<Sealed, { type: 'milestone' }> | undefined;
-
+  let mitigated: Extract<Sealed, { type: 'milestone' }> | undefined;
+  let resolved: Extract<Sealed, { type: 'milestone' }> | undefined;
+  const operators = new Set<string>();
   const deviations: ReportFacts['deviations'] = [];
-  for (const e of events) {
+  const notes: ReportFacts['notes'] = [];
+  const milestones: ReportFacts['milestones'] = [];
+  const tools: ReportFacts['tools'] = [];
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    operators.add(e.actor);
     const step = stepOf(e);
     switch (e.type) {
+      case 'run.started':
+        started ??= e;
+        break;
+      case 'run.finished':
+        finished = e;
+        finishedIdx = i;
+        break;
+      case 'milestone':
+        if (e.name === 'mitigated') mitigated ??= e;
+        if (e.name === 'resolved') resolved ??= e;
+        milestones.push({ name: e.name, at: e.at, logged: e.ts });
+        break;
+      case 'note':
+        notes.push({ ts: e.ts, actor: e.actor, step: e.step, text: e.text });
+        break;
+      case 'rehearsal.tool':
+        tools.push({ tool: e.tool, kind: e.kind, version: e.version, ...(e.detail ? { detail: e.detail } : {}) });
+        break;
       case 'step.skipped':
         deviations.push({ ts: e.ts, step, what: `skipped: ${e.reason}` });
         break;
@@ -109,12 +122,17 @@ export function reportFacts(events: readonly Sealed[]): ReportFacts {
         deviations.push({ ts: e.ts, step: undefined, what: `rollback started: ${e.reason}` });
         break;
       case 'run.resumed':
+        lastResumeIdx = i;
         deviations.push({ ts: e.ts, step: undefined, what: `run resumed by ${e.operator}${e.recovered ? `: ${e.recovered}` : ''}${e.runbookChanged ? '; the runbook file had changed' : ''}` });
         break;
       default:
         break;
     }
   }
+  const stillOpen = !finished || lastResumeIdx > finishedIdx;
+  const start = started ? Date.parse(started.ts) : undefined;
+  const since = (ts: string | undefined) => (ts && start !== undefined ? Date.parse(ts) - start : undefined);
+  const firstAction = firstOperatorAction(events);
 
   const last = events[events.length - 1];
   const end = stillOpen ? last?.ts : finished?.ts;
@@ -123,7 +141,7 @@ export function reportFacts(events: readonly Sealed[]): ReportFacts {
     outcome: stillOpen ? 'in progress (no end recorded)' : finished!.outcome,
     outcomeReason: stillOpen ? undefined : finished?.reason,
     mode: started?.mode ?? '—',
-    operators: [...new Set(events.map((e) => e.actor))],
+    operators: [...operators],
     targets: started?.targets ?? [],
     startedAt: started?.ts,
     endedAt: end,
@@ -132,11 +150,11 @@ export function reportFacts(events: readonly Sealed[]): ReportFacts {
     timeToMitigationMs: since(mitigated?.at),
     timeToRecoveryMs: since(resolved?.at ?? (finished?.outcome === 'completed' ? finished.ts : undefined)),
     deviations,
-    notes: events.filter((e): e is Extract<Sealed, { type: 'note' }> => e.type === 'note').map((e) => ({ ts: e.ts, actor: e.actor, step: e.step, text: e.text })),
-    milestones: events.filter((e): e is Extract<Sealed, { type: 'milestone' }> => e.type === 'milestone').map((e) => ({ name: e.name, at: e.at, logged: e.ts })),
+    notes,
+    milestones,
     lastHash: last?.hash,
     events: events.length,
-    tools: events.filter((e): e is Extract<Sealed, { type: 'rehearsal.tool' }> => e.type === 'rehearsal.tool').map((e) => ({ tool: e.tool, kind: e.kind, version: e.version, ...(e.detail ? { detail: e.detail } : {}) })),
+    tools,
   };
 }
 
@@ -150,7 +168,8 @@ type Block =
   | { kind: 'p'; text: Inline[] }
   | { kind: 'callout'; text: Inline[] }
   | { kind: 'table'; head: string[] }
-  | { kind: 'row'; cells: Inline[][] }
+  /** A cell is inline parts, or one plain string (most of a long timeline: no parts to build). */
+  | { kind: 'row'; cells: Array<Inline[] | string> }
   | { kind: 'end-table' }
   | { kind: 'li'; text: Inline[] }
   | { kind: 'end-list' }
@@ -272,7 +291,7 @@ function* reportBlocks(events: readonly Sealed[], extra: ReportExtra): Generator
     const line = formatEvent(e) ?? '';
     // A reader who was not there needs the step's title beside its id.
     const where = step ? `${phaseOfStep.get(step) ?? '?'}/${step}${titles.get(step) ? ` (${titles.get(step)})` : ''}` : '';
-    yield { kind: 'row', cells: [[utc(e.ts)], [where], [e.type], e.type === 'run.finished' ? [{ strong: [line] }] : [line]] };
+    yield { kind: 'row', cells: [utc(e.ts), where, e.type, e.type === 'run.finished' ? [{ strong: [line] }] : line] };
   }
   yield { kind: 'end-table' };
 
@@ -377,16 +396,30 @@ function mdInlineLine(t: string, inTable: boolean): string {
   return inTable ? escaped.replace(/\|/g, '\\|') : escaped;
 }
 
+/**
+ * Text that needs no escaping at all: no control or bidi character, no Markdown or HTML punctuation,
+ * no pipe. Most of a report is such text; one test finds it, instead of a pass for each kind of escape.
+ */
+const MD_PLAIN = /^[^\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\\`*_[\]~&<>|]*$/;
+
+/** Plain text inline: escaped, a newline as <br>. */
+function mdText(p: string, inTable: boolean): string {
+  if (MD_PLAIN.test(p)) return p;
+  const v = visible(p);
+  return v.includes('\n') ? v.split('\n').map((l) => mdInlineLine(l, inTable)).join('<br>') : mdInlineLine(v, inTable);
+}
+
 function mdInline(parts: Inline[], inTable = false): string {
   let out = '';
-  for (const p of parts) {
-    if (typeof p !== 'string') out += 'code' in p ? mdCode(p.code) : `**${mdInline(p.strong, inTable)}**`;
-    else {
-      const v = visible(p);
-      out += v.includes('\n') ? v.split('\n').map((l) => mdInlineLine(l, inTable)).join('<br>') : mdInlineLine(v, inTable);
-    }
-  }
+  for (const p of parts) out += typeof p === 'string' ? mdText(p, inTable) : 'code' in p ? mdCode(p.code) : `**${mdInline(p.strong, inTable)}**`;
   return out;
+}
+
+/** A table row. */
+function mdRow(cells: Array<Inline[] | string>): string {
+  let out = '|';
+  for (const c of cells) out += ` ${typeof c === 'string' ? mdText(c, true) : mdInline(c, true)} |`;
+  return `${out}\n`;
 }
 
 /** A fenced block that no content can close early. */
@@ -428,7 +461,7 @@ function writeMarkdownBlocks(blocks: Iterable<Block>, sink: Sink): void {
         gap = false;
         break;
       case 'row':
-        line(`| ${b.cells.map((c) => mdInline(c, true)).join(' | ')} |\n`);
+        line(mdRow(b.cells));
         break;
       case 'li':
         if (gap) line('\n');
@@ -484,8 +517,12 @@ export function escapeHtml(s: string): string {
   return visible(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
+function htmlText(p: string): string {
+  return escapeHtml(p).replace(/\n/g, '<br>');
+}
+
 function htmlInline(parts: Inline[]): string {
-  return parts.map((p) => (typeof p === 'string' ? escapeHtml(p).replace(/\n/g, '<br>') : 'code' in p ? `<code>${escapeHtml(p.code)}</code>` : `<strong>${htmlInline(p.strong)}</strong>`)).join('');
+  return parts.map((p) => (typeof p === 'string' ? htmlText(p) : 'code' in p ? `<code>${escapeHtml(p.code)}</code>` : `<strong>${htmlInline(p.strong)}</strong>`)).join('');
 }
 
 const STYLE = 'body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem}table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2rem .5rem;text-align:left;vertical-align:top}pre{background:#f4f4f4;padding:.5rem;overflow:auto;white-space:pre-wrap}blockquote{margin:.2rem 0 .8rem 1rem;padding-left:.6rem;border-left:3px solid #ccc;white-space:pre-wrap}';
@@ -516,7 +553,7 @@ function writeHtmlBlocks(blocks: Iterable<Block>, sink: Sink, title: string): vo
         sink(`<table>\n<tr>${b.head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>\n`);
         break;
       case 'row':
-        sink(`<tr>${b.cells.map((c) => `<td>${htmlInline(c)}</td>`).join('')}</tr>\n`);
+        sink(`<tr>${b.cells.map((c) => `<td>${typeof c === 'string' ? htmlText(c) : htmlInline(c)}</td>`).join('')}</tr>\n`);
         break;
       case 'end-table':
         sink('</table>\n');
