@@ -257,6 +257,14 @@ function markUndone(state: RunState, rollbackStepId: string): RunState {
  * command that failed or ended unknown, which may have changed something), newest first, each once;
  * then the rollback phase's steps that no step names (final checks, notices), in file order.
  */
+/**
+ * Whether the operator may ask for a rollback now (b): once a step of the main flow is done, while
+ * the run is running, never during a rollback, and only if the runbook declares rollback steps.
+ */
+export function rollbackOffered(state: RunState): boolean {
+  return state.status === 'running' && state.plan.rollbackSteps.length > 0 && state.done.length > 0;
+}
+
 export function rollbackPlan(state: RunState): string[] {
   const { plan } = state;
   const touched = [...state.done];

@@ -7,7 +7,7 @@
 import type { Mode, Recorded, RunEvent, RunOutcome, TargetInfo } from './events.js';
 import { describeExpect } from './expect.js';
 import { fillCommand, fillText } from './interpolate.js';
-import { initialState, nextEffect, retryMayHelp, rollbackPlan, rollbackSummary, transition, type DecisionOption, type Effect, type RunState } from './machine.js';
+import { initialState, nextEffect, retryMayHelp, rollbackOffered, rollbackPlan, rollbackSummary, transition, type DecisionOption, type Effect, type RunState } from './machine.js';
 import type { PlanStep } from './plan.js';
 import type { Clock, DatabasePort, Journal, MigrationsPort, Operator, OperatorAnswer, OutputFiles, Session, ShellPort } from './ports.js';
 import type { Plan } from './plan.js';
@@ -383,7 +383,7 @@ export class Run implements Session {
           preview: this.preview(step),
           rollback: this.rollbackTitle(step),
           dryRun: this.ctx.mode === 'dry-run',
-          canRollBack: this.stateValue.status === 'running' && this.plan.rollbackSteps.length > 0 && this.stateValue.done.length > 0,
+          canRollBack: rollbackOffered(this.stateValue),
           ...(this.ctx.mode === 'rehearsal' ? { rehearsal: true } : {}),
           ...(st.confirmMismatch !== undefined ? { note: `The confirmation did not match (typed "${st.confirmMismatch}"); nothing ran.` } : {}),
         },

@@ -5,7 +5,7 @@
 import { Box, measureElement, useInput, useStdout, type DOMElement } from 'ink';
 import { Text } from './text.js';
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
-import { nextEffect, type RunState } from '../core/machine.js';
+import { nextEffect, rollbackOffered } from '../core/machine.js';
 import type { OperatorAnswer, OperatorRequest } from '../core/ports.js';
 import type { Run } from '../core/runner.js';
 import { Banner, bannerExtraRows } from './banner.js';
@@ -81,14 +81,6 @@ function useTerminalSize(fixed: number | undefined): { rows: number; columns: nu
     return () => void stdout.off('resize', onResize);
   }, [stdout, fixed]);
   return size;
-}
-
-/**
- * Whether b is offered: as the engine offers it at a go-ahead (ports' canRollBack), once a step of
- * the main flow is done and never during a rollback. (The failure menu's options come from the engine.)
- */
-function rollbackOffered(state: RunState): boolean {
-  return state.status === 'running' && state.plan.rollbackSteps.length > 0 && state.done.length > 0;
 }
 
 export { listWidth };
