@@ -81,6 +81,15 @@ export interface PlanOutline {
   phases: Array<{ id: string; title: string; kind: string; rollback: boolean; steps: Array<{ id: string; title: string; action: string; effect: string }> }>;
 }
 
+/** Why a drill runs a stand-in instead of the real tool, in a form the interface words for itself. */
+export type StandInCause =
+  | { kind: 'asked' }
+  | { kind: 'missing' }
+  /** The real client tool is of an older major than the drill's PostgreSQL (pg_dump refuses it). */
+  | { kind: 'older'; version: string; server: number }
+  /** Anything else, in the drill's words (without the tool's name). */
+  | { kind: 'other'; text: string };
+
 export type RunEvent =
   | {
       type: 'run.started';
@@ -149,7 +158,7 @@ export type RunEvent =
       notes?: string[];
     }
   /** A tool a drill's commands call: the real one or drillbook's stand-in, and the version it reports. */
-  | { type: 'rehearsal.tool'; tool: string; kind: 'real' | 'stand-in'; version: string; detail?: string }
+  | { type: 'rehearsal.tool'; tool: string; kind: 'real' | 'stand-in'; version: string; detail?: string; cause?: StandInCause }
   /**
    * A drill on a project's own migrations: which project (the shipped fixture or --project), its
    * migrations, how the drill database was seeded and the incident staged, the facts that filled

@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DrillbookError } from '../core/errors.js';
-import type { RunEvent } from '../core/events.js';
+import type { RunEvent, StandInCause } from '../core/events.js';
 import type { Runbook } from '../core/runbook.js';
 import { standinScript } from '../standin/install.js';
 import { MODELLED_ON } from '../standin/io.js';
@@ -56,12 +56,16 @@ export interface ToolChoice {
   packageDir?: string;
   /** Environment the real tool needs (Prisma's schema engine). */
   env?: Record<string, string>;
+  /** Stand-ins: why the real tool is not used. */
+  cause?: StandInCause;
 }
 
 /** A real tool found but unusable here, or not found at all. */
 interface Unusable {
   tool: ToolName;
   reason: string;
+  /** The reason for the interface: 'other' unless it is one the interface words itself. */
+  cause?: StandInCause;
 }
 
 // ---------- which tools a runbook calls ----------
@@ -220,7 +224,7 @@ interface ResolveContext {
 function resolveReal(tool: ToolName, ctx: ResolveContext): ToolChoice | Unusable {
   if (PACKAGES[tool]) {
     const found = findNodeTool(tool, ctx.nodeSearch);
-    if (!found) return { tool, reason: `not installed where npx would look (node_modules/.bin up from ${ctx.nodeSearch.join(' or ')}, or npm's global bin)` };
+    if (!found) return { tool, reason: `not installed where npx would look (node_modules/.bin up from ${ctx.nodeSearch.join(' or ')}, or npm's global bin)`, cause: { kind: 'missing' } };
     const base: ToolChoice = { tool, kind: 'real', version: found.version, detail: found.where, executable: found.bin, packageDir: found.dir };
     if (tool === 'prisma') {
       if (majorOf(found.version) < 7) return { tool, reason: `prisma ${found.version} at ${found.where} is older than Prisma 7 (the runbooks use prisma.config.ts for the datasource URL)` };
@@ -241,7 +245,7 @@ function resolveReal(tool: ToolName, ctx: ResolveContext): ToolChoice | Unusable
     return base;
   }
   const exe = onPath(tool, ctx.envPath);
-  if (!exe) return { tool, reason: 'not installed (not on PATH)' };
+  if (!exe) return { tool, reason: 'not installed (not on PATH)', cause: { kind: 'missing' } };
   if (tool === 'mix') {
     if (!existsSync(path.join(ctx.projectDir, 'deps', 'ecto_sql'))) {
       return { tool, reason: `mix at ${exe}, but the project has no fetched ecto_sql (deps/ecto_sql): a drill never fetches dependencies` };
@@ -256,13 +260,17 @@ function resolveReal(tool: ToolName, ctx: ResolveContext): ToolChoice | Unusable
   // pg_restore reads only archives of its own format version or older: both must be at least the
   // server's major. psql runs SQL against newer servers.
   if (tool === 'psql' ? major < ctx.serverMajor && major < PSQL_MIN_FOR_NEWER_SERVER : major < ctx.serverMajor) {
-    return { tool, reason: `${tool} ${version} at ${exe} is older than the drill server (PostgreSQL ${ctx.serverMajor})${tool === 'pg_dump' ? ': pg_dump refuses a newer server' : tool === 'pg_restore' ? ': it must read what a PostgreSQL ' + ctx.serverMajor + ' pg_dump writes' : ''}` };
+    return {
+      tool,
+      reason: `${tool} ${version} at ${exe} is older than the drill server (PostgreSQL ${ctx.serverMajor})${tool === 'pg_dump' ? ': pg_dump refuses a newer server' : tool === 'pg_restore' ? ': it must read what a PostgreSQL ' + ctx.serverMajor + ' pg_dump writes' : ''}`,
+      cause: { kind: 'older', version, server: ctx.serverMajor },
+    };
   }
   return { tool, kind: 'real', version, detail: exe, executable: exe };
 }
 
-function standIn(tool: ToolName, why: string): ToolChoice {
-  return { tool, kind: 'stand-in', version: `drillbook ${VERSION}`, detail: `${why}; modelled on ${MODELLED_ON[tool]}` };
+function standIn(tool: ToolName, why: string, cause: StandInCause): ToolChoice {
+  return { tool, kind: 'stand-in', version: `drillbook ${VERSION}`, detail: `${why}; modelled on ${MODELLED_ON[tool]}`, cause };
 }
 
 /**
@@ -270,7 +278,7 @@ function standIn(tool: ToolName, why: string): ToolChoice {
  * missing or unusable, naming each and how to install it.
  */
 export function chooseTools(needed: readonly ToolName[], mode: ToolsMode, ctx: ResolveContext): ToolChoice[] {
-  if (mode === 'stand-in') return needed.map((t) => standIn(t, 'chosen with --tools stand-in'));
+  if (mode === 'stand-in') return needed.map((t) => standIn(t, 'chosen with --tools stand-in', { kind: 'asked' }));
   const resolved = needed.map((t) => resolveReal(t, ctx));
   if (mode === 'real') {
     const missing = resolved.filter((r): r is Unusable => 'reason' in r);
@@ -281,7 +289,7 @@ export function chooseTools(needed: readonly ToolName[], mode: ToolsMode, ctx: R
       );
     }
   }
-  return resolved.map((r) => ('reason' in r ? standIn(r.tool, `real ${r.tool}: ${r.reason}`) : r));
+  return resolved.map((r) => ('reason' in r ? standIn(r.tool, `real ${r.tool}: ${r.reason}`, r.cause ?? { kind: 'other', text: r.reason }) : r));
 }
 
 // ---------- making the choice the thing that runs ----------
@@ -346,7 +354,7 @@ export function provisionTools(choices: readonly ToolChoice[], binDir: string, w
 
 /** The transcript's record of each tool. */
 export function toolEvents(choices: readonly ToolChoice[]): RunEvent[] {
-  return choices.map((c) => ({ type: 'rehearsal.tool', tool: c.tool, kind: c.kind, version: c.version, detail: c.detail }));
+  return choices.map((c) => ({ type: 'rehearsal.tool', tool: c.tool, kind: c.kind, version: c.version, detail: c.detail, ...(c.cause ? { cause: c.cause } : {}) }));
 }
 
 /** One line for the drill's banner. */

@@ -64,4 +64,15 @@ describe('the banner\'s tools', () => {
     expect(words(f)).toContain('tools: pg_dump 15.18 (real)');
     expect(f).not.toContain('stand-in');
   });
+
+  it('a reason the interface does not word itself is shown in the drill\'s words, and the transcript records it structured', () => {
+    const bin = scratch('drillbook-mix-');
+    writeFileSync(path.join(bin, 'mix'), '#!/bin/sh\necho "Mix 1.17.2 (compiled with Erlang/OTP 27)"\n');
+    chmodSync(path.join(bin, 'mix'), 0o755);
+    const choices = chooseTools(['mix'], 'auto', { nodeSearch: [], projectDir: scratch('drillbook-nodeps-'), serverMajor: 17, envPath: bin });
+    const [event] = toolEvents(choices) as ToolUse[];
+    expect(event!.cause).toEqual({ kind: 'other', text: `mix at ${path.join(bin, 'mix')}, but the project has no fetched ecto_sql (deps/ecto_sql): a drill never fetches dependencies` });
+    expect(words(banner([event!], 200))).toContain(`mix: mix at ${path.join(bin, 'mix')}, but the project has no fetched ecto_sql`);
+    expect((toolEvents(chooseTools(['psql'], 'stand-in', { nodeSearch: [], projectDir: tmpdir(), serverMajor: 17, envPath: bin })) as ToolUse[])[0]!.cause).toEqual({ kind: 'asked' });
+  });
 });
