@@ -430,9 +430,20 @@ async function measureDrill(): Promise<void> {
     firstFrame.push(a!);
     return b!;
   });
+  // The same drill with the stand-ins: what start-up costs without the real migration tool's own start.
+  const standIn = await sample(5, async () => (await onPty(`${cmd} --tools stand-in`, [ready], process.env, drillCwd))[0]!);
   rmSync(drillCwd, { recursive: true, force: true });
   add({ id: 'drill-cold', what: 'drill to its interactive frame with a seeded database, cold (first initdb, no code cache)', unit: 'ms', stat: cold, target: 'recorded', pass: true });
-  add({ id: 'drill-warm', what: 'drill to its interactive frame with a seeded database, warm (template copy)', unit: 'ms', stat: warm, target: '< 1000 ms', pass: warm.median < 1000, note: `the runbook's static frame shows at ${f(stat(firstFrame).median)} ms, while the database starts` });
+  add({
+    id: 'drill-warm',
+    what: 'drill to its interactive frame with a seeded database, warm (template copy), the tools as --tools auto picks them here',
+    unit: 'ms',
+    stat: warm,
+    target: '< 1000 ms',
+    pass: warm.median < 1000,
+    note: `the runbook's static frame shows at ${f(stat(firstFrame).median)} ms, while the database starts and the incident is staged; here auto picks the real prisma 7.10.1, which stages the incident with two \`prisma migrate deploy\` runs of about 2 s each (the Prisma CLI's own start-up)`,
+  });
+  add({ id: 'drill-warm-stand-in', what: 'the same drill with --tools stand-in', unit: 'ms', stat: standIn, target: '< 1000 ms', pass: standIn.median < 1000 });
 }
 
 async function measureDiagnose(ctx: Ctx): Promise<void> {

@@ -91,7 +91,7 @@ export async function drillCommand(ref: string | undefined, opts: DrillCommandOp
   const loaded = loadRunbookOrThrow(file);
   const ui = pickInterface(opts);
   if (ui === 'ink') {
-    const targets = Object.keys(loaded.runbook.databases ?? {}).map((name) => ({ name, environment: 'rehearsal' as const, where: 'starting a throwaway PostgreSQL…' }));
+    const targets = Object.keys(loaded.runbook.databases ?? {}).map((name) => ({ name, environment: 'rehearsal' as const, where: 'starting a throwaway PostgreSQL, then staging the incident…' }));
     showRunFrame(loaded.runbook, 'rehearsal', targets, opts.operator?.trim() ?? '');
   }
   // Compile the full-screen interface while the drill database starts (the same module promise is reused).
