@@ -63,6 +63,12 @@ export interface DrillDatabase {
   createDatabase(name: string): Promise<void>;
   /** Stop and start the server again on the same port (a fault a game master injects). */
   restart(): Promise<void>;
+  /**
+   * Copy the cluster as it is now into `dest` (a new folder: its data and the password it holds),
+   * stopping the server for the copy (a clean shutdown, so the copy is consistent) and starting it
+   * again on the same port. A later drill can start from it (StartOptions.from).
+   */
+  snapshot(dest: string): Promise<void>;
   stop(): Promise<void>;
   /** Leave the server running after drillbook exits (--keep). */
   release(): void;
@@ -221,7 +227,7 @@ function chownTree(dir: string, who: RunAs | undefined): void {
   }
 }
 
-function cacheDir(): string {
+export function cacheDir(): string {
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
   return path.join(base, 'drillbook');
 }
@@ -359,13 +365,32 @@ export interface StartOptions {
   keep?: boolean;
   /** The server's major version (--pg-version); default the newest installed. */
   major?: number;
+  /** Start from this cluster (a snapshot, see DrillDatabase.snapshot) instead of the empty template. */
+  from?: ClusterCopy;
+}
+
+/** A cluster's files and the superuser password they hold (each drill replaces it at start). */
+export interface ClusterCopy {
+  dir: string;
+  password: string;
+}
+
+/** The cluster copy in `dir` (written by snapshot), or undefined when there is none whole. */
+export function readClusterCopy(dir: string): ClusterCopy | undefined {
+  const data = path.join(dir, 'data');
+  try {
+    if (!existsSync(path.join(data, 'PG_VERSION'))) return undefined;
+    return { dir: data, password: readFileSync(path.join(dir, 'secret'), 'utf8').trim() };
+  } catch {
+    return undefined;
+  }
 }
 
 export async function startDrillDatabase(options: StartOptions = {}): Promise<DrillDatabase> {
   await reapDeadDrills();
   const bin = loadBinaries(options.major);
   const who = runAsFor();
-  const template = initTemplate(bin, who);
+  const template = options.from ?? initTemplate(bin, who);
   const dir = scratchDir('drillbook-drill-', drillBase());
   markDrillOwner(dir);
   const data = path.join(dir, 'data');
@@ -456,6 +481,24 @@ export async function startDrillDatabase(options: StartOptions = {}): Promise<Dr
     async restart() {
       await stopServer();
       await start();
+    },
+    async snapshot(dest: string) {
+      const tmp = `${dest}.${process.pid}.tmp`;
+      await stopServer();
+      try {
+        rmSync(tmp, { recursive: true, force: true });
+        mkdirSync(tmp, { recursive: true, mode: 0o700 });
+        cpSync(data, path.join(tmp, 'data'), { recursive: true });
+        writeFileSync(path.join(tmp, 'secret'), `${currentPassword}\n`, { mode: 0o600 });
+        try {
+          renameSync(tmp, dest);
+        } catch {
+          // Another drill published the same snapshot first: keep theirs.
+          rmSync(tmp, { recursive: true, force: true });
+        }
+      } finally {
+        await start();
+      }
     },
     async stop() {
       await stopServer();

@@ -22,6 +22,7 @@ import { incidentOf } from '../core/incident.js';
 import { copyProject } from '../drill/project-copy.js';
 import { inputsFromIncident, migrationsCheck, prepareProjectDrill, projectBanner, projectEvent, stageProjectIncident, stagingTools, type ProjectDrill } from '../drill/project-seed.js';
 import type { StagedIncident } from '../drill/stage.js';
+import { findStaged, keepStaged, restoreMigrations, stageCacheEnabled, stageKey, treeDigest } from '../drill/stage-cache.js';
 import { armRestart, FaultLog, FaultyShell, HangingDb, type FaultName } from './faults.js';
 import { checkPattern } from './inputs.js';
 import { resolveConnection } from '../core/conn.js';
@@ -160,9 +161,15 @@ export interface Seeded {
   /** The runbook as the drill runs it (its migrations folder adapted to --project's). */
   loaded: LoadedRunbook;
   /** A recipe drill: the project, the incident staged in it, and its transcript event. */
-  project?: { drill: ProjectDrill; staged: StagedIncident; event: RunEvent };
+  project?: { drill: ProjectDrill; staged: Pick<StagedIncident, 'facts' | 'lines'>; event: RunEvent };
   /** Stop the database and remove the scratch folder (unless kept). */
   cleanup(keep?: boolean): Promise<void>;
+}
+
+/** The inputs of a staging, for the cache: the runbook file, the variant, the fixture and the incident's data files, the tools, the server. */
+function stagingKey(loaded: LoadedRunbook, variant: string | undefined, fixtureDir: string, pd: ProjectDrill, runbookDir: string, tools: readonly ToolChoice[], pgVersion: number | undefined, names: readonly string[]): string {
+  const data = (pd.incident.data ?? []).map((item) => ('file' in item ? `${item.file}\n${readFileSync(path.resolve(runbookDir, item.file), 'utf8')}` : item.sql));
+  return stageKey({ runbookText: `${loaded.hash}\n${data.join('\n')}`, variant, fixtureDir, tools, serverVersion: loadBinaries(pgVersion).version, databases: names });
 }
 
 /**
@@ -232,19 +239,33 @@ export async function seedRehearsal(
 
     const started = Date.now();
     const urls: Record<string, string> = {};
-    let staged: StagedIncident | undefined;
+    let staged: Pick<StagedIncident, 'facts' | 'lines'> | undefined;
     if (names.length) {
-      db = await startDrillDatabase({ keep: opts.keep === true, ...(opts.pgVersion !== undefined ? { major: opts.pgVersion } : {}) });
+      // A shipped fixture's incident, staged before with exactly these inputs: start from that (src/drill/stage-cache.ts).
+      const cacheKey = pd && pd.fixture && pd.fromWorkdir && !pd.dump && stageCacheEnabled() ? stagingKey(loadedAsFiled, variant, sourceDir, pd, runbookDir, tools, opts.pgVersion, names) : undefined;
+      const cached = cacheKey ? findStaged(cacheKey) : undefined;
+      const migrationsDir = pd ? path.join(workdir, pd.project.migrations) : '';
+      db = await startDrillDatabase({ keep: opts.keep === true, ...(opts.pgVersion !== undefined ? { major: opts.pgVersion } : {}), ...(cached ? { from: cached.cluster } : {}) });
       for (const name of names) {
-        await db.createDatabase(name);
+        if (!cached) await db.createDatabase(name);
         urls[name] = db.url(name);
       }
       for (const [name, spec] of Object.entries(rb.databases ?? {})) if ('env' in spec.url) env[spec.url.env] = urls[name];
       const defaultUrl = urls[defaultDatabaseName(rb) ?? names[0]!]!;
       // The project's config may read its URL from another variable (POSTGRES_URL): the drill's database too.
       if (pd?.project.urlEnv && env[pd.project.urlEnv] === undefined) env[pd.project.urlEnv] = defaultUrl;
-      if (pd) staged = await stageProjectIncident(pd, { workdir, scratch, binDir, url: defaultUrl, env, tools, runbookDir, runItems });
-      else await runSetup(defaultUrl, stage, runbookDir);
+      if (cached) {
+        restoreMigrations(cached, migrationsDir);
+        staged = { facts: cached.staged.facts, lines: [...cached.staged.lines, `started from the copy kept when a drill staged this at ${cached.at} (the same runbook, fixture, tools and PostgreSQL; DRILLBOOK_STAGE_CACHE=0 stages it anew)`] };
+      } else if (pd) {
+        // Staging may change only the copy's migrations folder for its result to be kept.
+        const before = cacheKey ? treeDigest(workdir, [pd.project.migrations]) : '';
+        staged = await stageProjectIncident(pd, { workdir, scratch, binDir, url: defaultUrl, env, tools, runbookDir, runItems });
+        if (cacheKey && treeDigest(workdir, [pd.project.migrations]) === before) {
+          const result = { facts: staged.facts, lines: staged.lines };
+          await keepStaged(cacheKey, (dest) => db!.snapshot(dest), migrationsDir, result);
+        }
+      } else await runSetup(defaultUrl, stage, runbookDir);
     } else if (pd) {
       throw new UsageError(`runbook ${rb.id} declares no database to stage its incident in`);
     }

@@ -118,7 +118,7 @@ export async function stageProjectIncident(pd: ProjectDrill, r: StageRun): Promi
 }
 
 /** The runbook's inputs the staged incident fills; a fact the incident did not produce is an error. */
-export function inputsFromIncident(pd: ProjectDrill, staged: StagedIncident): Record<string, string> {
+export function inputsFromIncident(pd: ProjectDrill, staged: Pick<StagedIncident, 'facts'>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [input, fact] of Object.entries(pd.incident.inputs ?? {}) as Array<[string, Fact]>) {
     const v = staged.facts[fact];
@@ -131,7 +131,7 @@ export function inputsFromIncident(pd: ProjectDrill, staged: StagedIncident): Re
 const NAMES_KEPT = 1000;
 
 /** The transcript's record of the project and the incident staged in it. */
-export function projectEvent(pd: ProjectDrill, staged: StagedIncident, copy: string): RunEvent {
+export function projectEvent(pd: ProjectDrill, staged: Pick<StagedIncident, 'facts' | 'lines'>, copy: string): RunEvent {
   const names = pd.project.local.map((m) => (pd.project.tool === 'ecto' ? (m.version ?? m.name) : m.name));
   return {
     type: 'rehearsal.project',
@@ -151,7 +151,7 @@ export function projectEvent(pd: ProjectDrill, staged: StagedIncident, copy: str
 }
 
 /** The drill's opening lines about the project: what it is, that it is never written, what was staged. */
-export function projectBanner(pd: ProjectDrill, staged: StagedIncident): string {
+export function projectBanner(pd: ProjectDrill, staged: Pick<StagedIncident, 'facts' | 'lines'>): string {
   const names = pd.project.local.map((m) => (pd.project.tool === 'ecto' ? (m.version ?? m.name) : m.name));
   const span = names.length > 4 ? `${names[0]}, ${names[1]} … ${names[names.length - 2]}, ${names[names.length - 1]}` : names.join(', ');
   const lines = [
