@@ -66,9 +66,10 @@ export interface DrillDatabase {
   /**
    * Copy the cluster as it is now into `dest` (a new folder: its data and the password it holds),
    * stopping the server for the copy (a clean shutdown, so the copy is consistent) and starting it
-   * again on the same port. A later drill can start from it (StartOptions.from).
+   * again (on the same port unless it was taken meanwhile: read url() again). A later drill can
+   * start from it (StartOptions.from). False when no copy could be written (the server runs again either way).
    */
-  snapshot(dest: string): Promise<void>;
+  snapshot(dest: string): Promise<boolean>;
   stop(): Promise<void>;
   /** Leave the server running after drillbook exits (--keep). */
   release(): void;
@@ -485,20 +486,21 @@ export async function startDrillDatabase(options: StartOptions = {}): Promise<Dr
     async snapshot(dest: string) {
       const tmp = `${dest}.${process.pid}.tmp`;
       await stopServer();
+      let copied = false;
       try {
         rmSync(tmp, { recursive: true, force: true });
         mkdirSync(tmp, { recursive: true, mode: 0o700 });
         cpSync(data, path.join(tmp, 'data'), { recursive: true });
         writeFileSync(path.join(tmp, 'secret'), `${currentPassword}\n`, { mode: 0o600 });
-        try {
-          renameSync(tmp, dest);
-        } catch {
-          // Another drill published the same snapshot first: keep theirs.
-          rmSync(tmp, { recursive: true, force: true });
-        }
-      } finally {
-        await start();
+        renameSync(tmp, dest);
+        copied = true;
+      } catch {
+        // No room, or another drill published the same copy first: this drill goes on without one.
+        rmSync(tmp, { recursive: true, force: true });
       }
+      // The drill needs its server back: a failure to start again is the drill's failure.
+      await start();
+      return copied;
     },
     async stop() {
       await stopServer();

@@ -264,6 +264,9 @@ export async function seedRehearsal(
         if (cacheKey && treeDigest(workdir, [pd.project.migrations]) === before) {
           const result = { facts: staged.facts, lines: staged.lines };
           await keepStaged(cacheKey, (dest) => db!.snapshot(dest), migrationsDir, result);
+          // The server started again, perhaps on another port.
+          for (const name of names) urls[name] = db.url(name);
+          if (pd.project.urlEnv) env[pd.project.urlEnv] = urls[defaultDatabaseName(rb) ?? names[0]!]!;
         }
       } else await runSetup(defaultUrl, stage, runbookDir);
     } else if (pd) {

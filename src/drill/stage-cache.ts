@@ -114,14 +114,19 @@ export function findStaged(key: string): StagedSnapshot | undefined {
  * Keep what staging left: the cluster (`snapshot` writes it into the folder it is given) and the
  * copy's migrations folder. Best effort: a cache that cannot be written costs the next drill time, nothing else.
  */
-export async function keepStaged(key: string, snapshot: (dest: string) => Promise<void>, migrationsDir: string, staged: StagedSnapshot['staged']): Promise<void> {
+export async function keepStaged(key: string, snapshot: (dest: string) => Promise<boolean>, migrationsDir: string, staged: StagedSnapshot['staged']): Promise<void> {
   const root = path.join(cacheDir(), 'staged');
   const dir = folderOf(key);
   const tmp = `${dir}.${process.pid}.tmp`;
   try {
     mkdirSync(root, { recursive: true, mode: 0o700 });
     if (existsSync(dir)) return;
-    await snapshot(tmp);
+  } catch {
+    return;
+  }
+  // Not caught: if the drill's server does not start again, the drill cannot go on.
+  if (!(await snapshot(tmp))) return;
+  try {
     cpSync(migrationsDir, path.join(tmp, 'migrations'), { recursive: true });
     writeFileSync(path.join(tmp, 'staged.json'), JSON.stringify({ staged, at: new Date().toISOString() }), { mode: 0o600 });
     // Published whole or not at all; another drill may have published the same one first.
