@@ -22,7 +22,7 @@ import { incidentOf } from '../core/incident.js';
 import { copyProject } from '../drill/project-copy.js';
 import { inputsFromIncident, migrationsCheck, prepareProjectDrill, projectBanner, projectEvent, stageProjectIncident, stagingTools, type ProjectDrill } from '../drill/project-seed.js';
 import type { StagedIncident } from '../drill/stage.js';
-import { findStaged, keepStaged, restoreMigrations, stageCacheEnabled, stageKey, treeDigest } from '../drill/stage-cache.js';
+import { dropStaged, findStaged, keepStaged, restoreMigrations, stageCacheEnabled, stageKey, treeDigest, type StagedSnapshot } from '../drill/stage-cache.js';
 import { armRestart, FaultLog, FaultyShell, HangingDb, type FaultName } from './faults.js';
 import { checkPattern } from './inputs.js';
 import { resolveConnection } from '../core/conn.js';
@@ -166,10 +166,22 @@ export interface Seeded {
   cleanup(keep?: boolean): Promise<void>;
 }
 
-/** The inputs of a staging, for the cache: the runbook file, the variant, the fixture and the incident's data files, the tools, the server. */
-function stagingKey(loaded: LoadedRunbook, variant: string | undefined, fixtureDir: string, pd: ProjectDrill, runbookDir: string, tools: readonly ToolChoice[], pgVersion: number | undefined, names: readonly string[]): string {
-  const data = (pd.incident.data ?? []).map((item) => ('file' in item ? `${item.file}\n${readFileSync(path.resolve(runbookDir, item.file), 'utf8')}` : item.sql));
-  return stageKey({ runbookText: `${loaded.hash}\n${data.join('\n')}`, variant, fixtureDir, tools, serverVersion: loadBinaries(pgVersion).version, databases: names });
+/** Variables of the drill's environment that reach the migration tools (their own settings), for the cache's key. */
+const TOOL_ENV = /^(NODE_PATH|NODE_OPTIONS|PRISMA_|MIX_|HEX_|ERL_|ELIXIR_|npm_config_)/;
+
+/**
+ * The inputs of a staging, for the cache: the runbook file and the incident's data files, the
+ * variant, the fixture, the tools and their settings, the server. Undefined (nothing kept) when a
+ * data file cannot be read: staging then says what is wrong with it.
+ */
+function stagingKey(loaded: LoadedRunbook, variant: string | undefined, fixtureDir: string, pd: ProjectDrill, runbookDir: string, tools: readonly ToolChoice[], pgVersion: number | undefined, names: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    const data = (pd.incident.data ?? []).map((item) => ('file' in item ? `${item.file}\n${readFileSync(path.resolve(runbookDir, item.file), 'utf8')}` : item.sql));
+    const toolEnv = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => TOOL_ENV.test(e[0]) && e[1] !== undefined));
+    return stageKey({ runbookText: `${loaded.hash}\n${data.join('\n')}`, variant, fixtureDir, tools, serverVersion: loadBinaries(pgVersion).version, databases: names, toolEnv });
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -240,12 +252,30 @@ export async function seedRehearsal(
     const started = Date.now();
     const urls: Record<string, string> = {};
     let staged: Pick<StagedIncident, 'facts' | 'lines'> | undefined;
+    let fromCache: string | undefined;
     if (names.length) {
       // A shipped fixture's incident, staged before with exactly these inputs: start from that (src/drill/stage-cache.ts).
-      const cacheKey = pd && pd.fixture && pd.fromWorkdir && !pd.dump && stageCacheEnabled() ? stagingKey(loadedAsFiled, variant, sourceDir, pd, runbookDir, tools, opts.pgVersion, names) : undefined;
-      const cached = cacheKey ? findStaged(cacheKey) : undefined;
+      const cacheKey = pd && pd.fixture && pd.fromWorkdir && !pd.dump && stageCacheEnabled() ? stagingKey(loadedAsFiled, variant, sourceDir, pd, runbookDir, tools, opts.pgVersion, names, env) : undefined;
+      let cached: StagedSnapshot | undefined = cacheKey ? findStaged(cacheKey) : undefined;
       const migrationsDir = pd ? path.join(workdir, pd.project.migrations) : '';
-      db = await startDrillDatabase({ keep: opts.keep === true, ...(opts.pgVersion !== undefined ? { major: opts.pgVersion } : {}), ...(cached ? { from: cached.cluster } : {}) });
+      const startOptions = { keep: opts.keep === true, ...(opts.pgVersion !== undefined ? { major: opts.pgVersion } : {}) };
+      if (cached) {
+        try {
+          db = await startDrillDatabase({ ...startOptions, from: cached.cluster });
+          restoreMigrations(cached, migrationsDir);
+        } catch {
+          // A copy that will not start, or that went away: forget it, and stage anew.
+          await db?.stop();
+          db = undefined;
+          dropStaged(cached);
+          cached = undefined;
+          if (pd) {
+            rmSync(migrationsDir, { recursive: true, force: true });
+            cpSync(path.join(sourceDir, pd.project.migrations), migrationsDir, { recursive: true });
+          }
+        }
+      }
+      db ??= await startDrillDatabase(startOptions);
       for (const name of names) {
         if (!cached) await db.createDatabase(name);
         urls[name] = db.url(name);
@@ -255,13 +285,13 @@ export async function seedRehearsal(
       // The project's config may read its URL from another variable (POSTGRES_URL): the drill's database too.
       if (pd?.project.urlEnv && env[pd.project.urlEnv] === undefined) env[pd.project.urlEnv] = defaultUrl;
       if (cached) {
-        restoreMigrations(cached, migrationsDir);
-        staged = { facts: cached.staged.facts, lines: [...cached.staged.lines, `started from the copy kept when a drill staged this at ${cached.at} (the same runbook, fixture, tools and PostgreSQL; DRILLBOOK_STAGE_CACHE=0 stages it anew)`] };
+        fromCache = cached.at;
+        staged = { facts: cached.staged.facts, lines: [`started from the copy drillbook kept when a drill staged this incident at ${cached.at} (the same runbook, fixture, tools and PostgreSQL, today; DRILLBOOK_STAGE_CACHE=0 stages it anew); that staging:`, ...cached.staged.lines] };
       } else if (pd) {
         // Staging may change only the copy's migrations folder for its result to be kept.
-        const before = cacheKey ? treeDigest(workdir, [pd.project.migrations]) : '';
+        const before = cacheKey ? treeDigest(workdir, { skip: [pd.project.migrations] }) : '';
         staged = await stageProjectIncident(pd, { workdir, scratch, binDir, url: defaultUrl, env, tools, runbookDir, runItems });
-        if (cacheKey && treeDigest(workdir, [pd.project.migrations]) === before) {
+        if (cacheKey && treeDigest(workdir, { skip: [pd.project.migrations] }) === before) {
           const result = { facts: staged.facts, lines: staged.lines };
           await keepStaged(cacheKey, (dest) => db!.snapshot(dest), migrationsDir, result);
           // The server started again, perhaps on another port.
@@ -280,7 +310,7 @@ export async function seedRehearsal(
     for (const [name, spec] of Object.entries(rb.databases ?? {})) if ('env' in spec.url) env[spec.url.env] = urls[name];
     return {
       db, urls, scratch, workdir, values, env, removed, others, scrubbed, tools, seconds, cleanup, loaded,
-      ...(pd && staged ? { project: { drill: pd, staged, event: projectEvent(pd, staged, workdir) } } : {}),
+      ...(pd && staged ? { project: { drill: pd, staged, event: projectEvent(pd, staged, workdir, fromCache) } } : {}),
     };
   } catch (e) {
     await cleanup();

@@ -176,6 +176,9 @@ export type RunEvent =
       from: 'migrations' | 'dump';
       dump?: string;
       staged: string[];
+      /** The drill started from the copy drillbook kept of an earlier staging of the same inputs (src/drill/stage-cache.ts), staged then. */
+      fromCache?: true;
+      stagedAt?: string;
       facts: Record<string, string>;
       copy: string;
       /** Success checks of the shipped fixture's own tables, skipped on another project. */

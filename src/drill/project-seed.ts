@@ -131,7 +131,8 @@ export function inputsFromIncident(pd: ProjectDrill, staged: Pick<StagedIncident
 const NAMES_KEPT = 1000;
 
 /** The transcript's record of the project and the incident staged in it. */
-export function projectEvent(pd: ProjectDrill, staged: Pick<StagedIncident, 'facts' | 'lines'>, copy: string): RunEvent {
+/** `fromCache`: when the incident was staged, if the drill started from the copy drillbook kept of it. */
+export function projectEvent(pd: ProjectDrill, staged: Pick<StagedIncident, 'facts' | 'lines'>, copy: string, fromCache?: string): RunEvent {
   const names = pd.project.local.map((m) => (pd.project.tool === 'ecto' ? (m.version ?? m.name) : m.name));
   return {
     type: 'rehearsal.project',
@@ -144,6 +145,7 @@ export function projectEvent(pd: ProjectDrill, staged: Pick<StagedIncident, 'fac
     from: pd.dump ? 'dump' : 'migrations',
     ...(pd.dump ? { dump: pd.dump.file } : {}),
     staged: staged.lines,
+    ...(fromCache ? { stagedAt: fromCache, fromCache: true as const } : {}),
     facts: staged.facts as Record<string, string>,
     copy,
     ...(pd.skippedChecks.length ? { skippedChecks: pd.skippedChecks } : {}),
