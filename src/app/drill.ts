@@ -288,10 +288,12 @@ export async function seedRehearsal(
         fromCache = cached.at;
         staged = { facts: cached.staged.facts, lines: [`started from the copy drillbook kept when a drill staged this incident at ${cached.at} (the same runbook, fixture, tools and PostgreSQL, today; DRILLBOOK_STAGE_CACHE=0 stages it anew); that staging:`, ...cached.staged.lines] };
       } else if (pd) {
-        // Staging may change only the copy's migrations folder for its result to be kept.
-        const before = cacheKey ? treeDigest(workdir, { skip: [pd.project.migrations] }) : '';
+        // Staging may change only the copy's migrations folder for its result to be kept (and the
+        // tools' own caches: the real Prisma CLI compiles prisma.config.ts into node_modules/.cache).
+        const unkept = [pd.project.migrations, 'node_modules/.cache'];
+        const before = cacheKey ? treeDigest(workdir, { skip: unkept }) : '';
         staged = await stageProjectIncident(pd, { workdir, scratch, binDir, url: defaultUrl, env, tools, runbookDir, runItems });
-        if (cacheKey && treeDigest(workdir, { skip: [pd.project.migrations] }) === before) {
+        if (cacheKey && treeDigest(workdir, { skip: unkept }) === before) {
           const result = { facts: staged.facts, lines: staged.lines };
           await keepStaged(cacheKey, (dest) => db!.snapshot(dest), migrationsDir, result);
           // The server started again, perhaps on another port.

@@ -8,10 +8,14 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stageKey, treeDigest } from '../../src/drill/stage-cache.js';
 import type { ToolChoice } from '../../src/drill/tools.js';
-import { drillbook } from '../helpers/cli.js';
+import { findPrismaEngine } from '../../src/drill/tools.js';
+import { drillbook, ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 type Ev = Record<string, unknown> & { type: string };
+
+/** The real Prisma 7 CLI can run here (its schema engine is found). */
+const REAL_PRISMA = !('reason' in findPrismaEngine(path.join(ROOT, 'node_modules', 'prisma'), [ROOT]));
 
 /** The event of that type in a transcript, with the fields a test reads. */
 function eventOf<T>(events: Ev[], type: string): T {
@@ -57,6 +61,20 @@ describe('a staged incident kept for the next drill', () => {
     const events = lastTranscript(cwd);
     expect(eventOf<{ staged: string[] }>(events, 'rehearsal.project').staged).toEqual(first.staged);
     expect(eventOf<{ databases: Array<{ before: string }> }>(events, 'rehearsal.rollback').databases[0]!.before).toBe(second.before);
+  }, 180_000);
+
+  it.skipIf(!REAL_PRISMA)('with the real Prisma CLI too (its config cache in node_modules/.cache is not part of what staging leaves)', async () => {
+    const env = { CI: 'true', XDG_CACHE_HOME: tempDir('stage-cache') };
+    const kept: unknown[] = [];
+    for (let i = 0; i < 2; i++) {
+      const cwd = tempDir('stage-cache-run');
+      const r = await drillbook(['drill', 'prisma-failed-migration', '--auto'], { cwd, env });
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      const events = lastTranscript(cwd);
+      expect(events.find((e) => e.type === 'rehearsal.tool' && e.tool === 'prisma')?.kind).toBe('real');
+      kept.push(eventOf<{ fromCache?: true }>(events, 'rehearsal.project').fromCache);
+    }
+    expect(kept).toEqual([undefined, true]);
   }, 180_000);
 
   it('a damaged copy (a truncated file of the cluster, an emptied migrations folder, a broken record) is deleted and the incident staged anew', async () => {
