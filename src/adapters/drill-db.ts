@@ -34,7 +34,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { DrillbookError } from '../core/errors.js';
-import { holderAlive, pidAlive, processStart } from './run-lock.js';
+import { holderAlive, pidAlive, pidNamespace, processStart } from './run-lock.js';
 
 interface Binaries {
   initdb: string;
@@ -585,7 +585,8 @@ const OWNER_FILE = 'drillbook-owner.json';
  */
 export function markDrillOwner(dir: string, kept = false): void {
   const start = processStart(process.pid);
-  writeFileSync(path.join(dir, OWNER_FILE), `${JSON.stringify({ pid: process.pid, host: os.hostname(), ...(start ? { start } : {}), kept })}\n`, { mode: 0o644 });
+  const ns = pidNamespace();
+  writeFileSync(path.join(dir, OWNER_FILE), `${JSON.stringify({ pid: process.pid, host: os.hostname(), ...(start ? { start } : {}), ...(ns ? { ns } : {}), kept })}\n`, { mode: 0o644 });
 }
 
 interface PostmasterPid {
@@ -644,7 +645,7 @@ export async function reapDeadDrills(): Promise<string[]> {
     }
     for (const name of names) {
       const dir = path.join(base, name);
-      let owner: { pid: number; host: string; start?: string; kept?: boolean };
+      let owner: { pid: number; host: string; start?: string; ns?: string; kept?: boolean };
       try {
         owner = JSON.parse(readFileSync(path.join(dir, OWNER_FILE), 'utf8')) as typeof owner;
       } catch {

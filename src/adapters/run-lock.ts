@@ -8,7 +8,7 @@
  * passed over by creating the next one, never removed while someone may rely on it.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { DrillbookError } from '../core/errors.js';
@@ -18,7 +18,18 @@ export interface Holder {
   host: string;
   /** The process's start time (Linux /proc/<pid>/stat), to tell a reused pid from the holder. */
   start?: string;
+  /** The holder's PID namespace (Linux): a pid means something only in its own namespace. */
+  ns?: string;
   nonce: string;
+}
+
+/** This process's PID namespace (`pid:[4026531836]` on Linux), or undefined where there is none to read. */
+export function pidNamespace(): string | undefined {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return undefined;
+  }
 }
 
 const MAX_TOKENS = 16;
@@ -52,6 +63,8 @@ export function pidAlive(pid: number): boolean {
 /** Whether the holder may still be running. Another host's process cannot be checked: it counts as alive. */
 export function holderAlive(h: Holder): boolean {
   if (h.host !== hostname()) return true;
+  // Another PID namespace (a container sharing this folder): its pids cannot be checked from here.
+  if (h.ns !== undefined && h.ns !== pidNamespace()) return true;
   if (!Number.isInteger(h.pid) || h.pid <= 0) return false;
   if (!pidAlive(h.pid)) return false;
   const start = processStart(h.pid);
@@ -102,7 +115,8 @@ export class RunLock {
   /** Take the lock of a transcript, or throw a DrillbookError naming the process that holds it. */
   static acquire(transcript: string): RunLock {
     const lockPath = `${transcript}.lock`;
-    const mine: Holder = { pid: process.pid, host: hostname(), ...(processStart(process.pid) ? { start: processStart(process.pid)! } : {}), nonce: randomBytes(8).toString('hex') };
+    const ns = pidNamespace();
+    const mine: Holder = { pid: process.pid, host: hostname(), ...(processStart(process.pid) ? { start: processStart(process.pid)! } : {}), ...(ns ? { ns } : {}), nonce: randomBytes(8).toString('hex') };
     const content = `${JSON.stringify(mine)}\n`;
     for (let attempt = 0; attempt < 50; attempt++) {
       try {

@@ -9,7 +9,8 @@ import { hostname } from 'node:os';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { holderAlive, RunLock } from '../../src/adapters/run-lock.js';
+import { holderAlive, pidNamespace, RunLock } from '../../src/adapters/run-lock.js';
+import { drillBase, reapDeadDrills } from '../../src/adapters/drill-db.js';
 import { ROOT } from '../helpers/cli.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'drillbook-lock-'));
@@ -58,6 +59,25 @@ describe('the run lock', () => {
     writeFileSync(`${t}.lock`, JSON.stringify({ pid: process.pid, host: hostname(), start: '1', nonce: 'reused' }));
     expect(holderAlive({ pid: process.pid, host: hostname(), start: '1', nonce: 'x' })).toBe(process.platform !== 'linux');
     if (process.platform === 'linux') RunLock.acquire(t).release();
+  });
+
+  it.skipIf(pidNamespace() === undefined)('a holder in another PID namespace (a container sharing the folder) is never judged dead from here', async () => {
+    const dead = 2 ** 22 + 12_345; // above pid_max's default: no process here has it
+    expect(holderAlive({ pid: dead, host: hostname(), ns: pidNamespace()!, nonce: 'here' })).toBe(false);
+    expect(holderAlive({ pid: dead, host: hostname(), ns: 'pid:[1]', nonce: 'elsewhere' })).toBe(true);
+    // The drill reaper asks the same question: a drill folder marked from another namespace stays.
+    const theirs = mkdtempSync(path.join(drillBase(), 'drillbook-drill-'));
+    const ours = mkdtempSync(path.join(drillBase(), 'drillbook-drill-'));
+    writeFileSync(path.join(theirs, 'drillbook-owner.json'), JSON.stringify({ pid: dead, host: hostname(), ns: 'pid:[1]', kept: false }));
+    writeFileSync(path.join(ours, 'drillbook-owner.json'), JSON.stringify({ pid: dead, host: hostname(), ns: pidNamespace(), kept: false }));
+    try {
+      const reaped = await reapDeadDrills();
+      expect(reaped).toContain(ours);
+      expect(reaped).not.toContain(theirs);
+    } finally {
+      rmSync(theirs, { recursive: true, force: true });
+      rmSync(ours, { recursive: true, force: true });
+    }
   });
 
   it('a holder that died but was never reaped (a zombie) holds nothing', async () => {
