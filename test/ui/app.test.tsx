@@ -4,6 +4,7 @@ import type { TargetInfo } from '../../src/core/events.js';
 import { App, InkBridge } from '../../src/ui/app.js';
 import { ThemeContext } from '../../src/ui/theme.js';
 import { makeRun, rows, ScriptedDb, ScriptedShell } from '../helpers/engine.js';
+import { until, words } from '../helpers/frames.js';
 
 const RUNBOOK = `
 id: ui
@@ -44,18 +45,6 @@ function mount(db = new ScriptedDb({ 'SELECT n FROM t': [rows(['4'])] }), shell 
   const outcome = r.run.execute();
   return { ...r, ui, outcome, bridge };
 }
-
-async function until(frame: () => string | undefined, test: (f: string) => boolean, what: string): Promise<string> {
-  for (let i = 0; i < 200; i++) {
-    const f = frame() ?? '';
-    if (test(f)) return f;
-    await new Promise((res) => setTimeout(res, 10));
-  }
-  throw new Error(`timed out waiting for ${what}; last frame:\n${frame()}`);
-}
-
-/** A frame's words, whatever the wrapping: borders and line breaks become single spaces. */
-const words = (f: string) => f.replace(/[│║]/g, ' ').replace(/\s+/g, ' ');
 
 async function press(ui: ReturnType<typeof render>, keys: string, expectChange = true) {
   const before = ui.lastFrame();

@@ -9,6 +9,7 @@ import { App, InkBridge } from '../../src/ui/app.js';
 import { ThemeContext } from '../../src/ui/theme.js';
 import { makeRun, ScriptedShell } from '../helpers/engine.js';
 import { renderSized } from '../helpers/ink-sized.js';
+import { until } from '../helpers/frames.js';
 
 const NOTES = Array.from({ length: 6 }, (_, i) => `Line ${i + 1} of what this step does and why the operator should care before running it.`).join(' ');
 
@@ -43,18 +44,10 @@ phases:
 
 const target = (environment: TargetInfo['environment']): TargetInfo => ({ name: 'prod', environment, url: 'postgresql://app:[REDACTED]@db.internal:5432/shop', host: 'db.internal', port: '5432', database: 'shop', user: 'app', serverVersion: '17.6', systemIdentifier: '7713678281926547342' });
 
-async function until(frame: () => string | undefined, test: (f: string) => boolean, what: string): Promise<string> {
-  for (let i = 0; i < 300; i++) {
-    const f = frame() ?? '';
-    if (test(f)) return f;
-    await new Promise((res) => setTimeout(res, 10));
-  }
-  throw new Error(`timed out waiting for ${what}; last frame:\n${frame()}`);
-}
-
-async function toGate(environment: TargetInfo['environment'], mode: 'incident' | 'rehearsal', skipBackup: boolean) {
+/** The runbook on an 80×24 screen, running. */
+function mount(environment: TargetInfo['environment'], opts: { mode?: 'incident' | 'rehearsal' } = {}) {
   const bridge = new InkBridge();
-  const r = makeRun(RUNBOOK, { shell: new ScriptedShell(), operator: { request: (req) => bridge.request(req) }, targets: [target(environment)], environment, mode });
+  const r = makeRun(RUNBOOK, { shell: new ScriptedShell(), operator: { request: (req) => bridge.request(req) }, targets: [target(environment)], ...(opts.mode ? { environment, mode: opts.mode } : {}) });
   r.run.subscribe(() => bridge.bump());
   const ui = renderSized(
     <ThemeContext.Provider value={{ color: false }}>
@@ -63,6 +56,11 @@ async function toGate(environment: TargetInfo['environment'], mode: 'incident' |
     { columns: 80, rows: 24 },
   );
   void r.run.execute();
+  return ui;
+}
+
+async function toGate(environment: TargetInfo['environment'], mode: 'incident' | 'rehearsal', skipBackup: boolean) {
+  const ui = mount(environment, { mode });
   await until(ui.lastFrame, (f) => f.includes('Dump the database') && f.includes('Enter: run it'), 'the backup step');
   if (skipBackup) {
     ui.stdin.write('s');
@@ -81,16 +79,7 @@ async function toGate(environment: TargetInfo['environment'], mode: 'incident' |
 
 describe('a step taller than an 80×24 terminal', () => {
   it('folds its notes to their first rows (v shows them whole) so the command and the keys stay in sight under the banner', async () => {
-    const bridge = new InkBridge();
-    const r = makeRun(RUNBOOK, { shell: new ScriptedShell(), operator: { request: (req) => bridge.request(req) }, targets: [target('production')] });
-    r.run.subscribe(() => bridge.bump());
-    const ui = renderSized(
-      <ThemeContext.Provider value={{ color: false }}>
-        <App run={r.run} bridge={bridge} interrupt={() => undefined} now={() => Date.parse('2026-11-22T10:00:05Z')} />
-      </ThemeContext.Provider>,
-      { columns: 80, rows: 24 },
-    );
-    void r.run.execute();
+    const ui = mount('production');
     await until(ui.lastFrame, (f) => f.includes('Dump the database') && f.includes('Enter: run it'), 'the backup step');
     ui.stdin.write('s');
     await until(ui.lastFrame, (f) => f.includes('Why skip'), 'the reason prompt');

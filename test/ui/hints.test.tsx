@@ -5,6 +5,7 @@ import type { TargetInfo } from '../../src/core/events.js';
 import { App, InkBridge } from '../../src/ui/app.js';
 import { ThemeContext } from '../../src/ui/theme.js';
 import { makeRun, ScriptedShell } from '../helpers/engine.js';
+import { until, words } from '../helpers/frames.js';
 
 const RUNBOOK = `
 id: hints
@@ -28,17 +29,6 @@ phases:
 `;
 
 const target: TargetInfo = { name: 'prod', environment: 'production', url: 'postgresql://app@db:5432/shop', host: 'db', port: '5432', database: 'shop', user: 'app' };
-
-async function until(frame: () => string | undefined, test: (f: string) => boolean, what: string): Promise<string> {
-  for (let i = 0; i < 300; i++) {
-    const f = frame() ?? '';
-    if (test(f)) return f;
-    await new Promise((res) => setTimeout(res, 10));
-  }
-  throw new Error(`timed out waiting for ${what}; last frame:\n${frame()}`);
-}
-
-const words = (f: string) => f.replace(/[│║]/g, ' ').replace(/\s+/g, ' ');
 
 function mount(mode: 'incident' | 'rehearsal') {
   const bridge = new InkBridge();

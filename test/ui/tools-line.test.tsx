@@ -11,6 +11,7 @@ import { Banner } from '../../src/ui/banner.js';
 import { ThemeContext } from '../../src/ui/theme.js';
 import type { ToolUse } from '../../src/ui/tools-line.js';
 import { renderSized } from '../helpers/ink-sized.js';
+import { words } from '../helpers/frames.js';
 
 const made: string[] = [];
 afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -41,8 +42,6 @@ function banner(tools: readonly ToolUse[], columns: number): string {
   ui.unmount();
   return f;
 }
-
-const words = (f: string) => f.replace(/[│║]/g, ' ').replace(/\s+/g, ' ');
 
 describe('the banner\'s tools', () => {
   it('says why a real pg_dump is not used (15 refuses the PostgreSQL 17 drill server) and what to do (--pg-version 15)', () => {
