@@ -142,6 +142,18 @@ describe('replacing the static first frame', () => {
 
 const hasScript = spawnSync('script', ['--version']).status === 0;
 
+/**
+ * The environment of a person at a colour terminal: this process's, without what the CI running the
+ * tests sets (CI=true would rightly choose the plain interface) or a NO_COLOR of whoever runs them.
+ * Each case then sets what it is about.
+ */
+function terminalEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
+  delete env.CI;
+  delete env.NO_COLOR;
+  return env;
+}
+
 describe.skipIf(!hasScript)('the CLI on a real terminal (a pty from script(1))', () => {
   /**
    * Everything the CLI draws on a 100×30 pty until `until` holds for what it has drawn (then the whole
@@ -150,7 +162,7 @@ describe.skipIf(!hasScript)('the CLI on a real terminal (a pty from script(1))',
    */
   function onPty(args: string, env: Record<string, string>, until: (out: string) => boolean): Promise<string> {
     return new Promise((resolve) => {
-      const child = spawn('script', ['-qfec', `stty cols 100 rows 30; exec ${process.execPath} ${BIN} ${args}`, '/dev/null'], { cwd: ROOT, env: { ...process.env, TERM: 'xterm-256color', ...env }, detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
+      const child = spawn('script', ['-qfec', `stty cols 100 rows 30; exec ${process.execPath} ${BIN} ${args}`, '/dev/null'], { cwd: ROOT, env: { ...terminalEnv(), ...env }, detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
       let out = '';
       let settled = false;
       const finish = (): void => {
