@@ -351,8 +351,10 @@ async function measureJournal(): Promise<void> {
     const n = 2000;
     const ourRun = () => {
       const fj = FileJournal.create(path.join(TMP, 'journal'), `append-${round}`, new Date());
+      // Made before the clock starts, as the baseline's line is: the events exist before they are recorded.
+      const events = Array.from({ length: n }, (_, i) => ev(i));
       const t = performance.now();
-      for (let i = 0; i < n; i++) fj.append(ev(i));
+      for (let i = 0; i < n; i++) fj.append(events[i]!);
       const us = ((performance.now() - t) * 1000) / n;
       fj.close();
       return us;
@@ -401,7 +403,7 @@ async function measureReport(): Promise<void> {
   await timeCommand(NODE, args); // warm up (code cache)
   const t = await sideBySide(5, { node: () => timeCommand(NODE, ['-e', '0']), report: () => timeCommand(NODE, args) });
   const s = stat(t.report);
-  add({ id: 'report-100k', what: 'report on a 100,000-event transcript', unit: 'ms', stat: s, baseline: { what: 'node -e 0', stat: stat(t.node) }, ratio: ratios(t.report, t.node), target: '≤ 500 ms', pass: s.median <= 500, note: 'reads the whole transcript, checks every hash of the chain, renders Markdown' });
+  add({ id: 'report-100k', what: 'report on a 100,000-event transcript', unit: 'ms', stat: s, baseline: { what: 'node -e 0', stat: stat(t.node) }, ratio: ratios(t.report, t.node), target: '≤ 500 ms', pass: s.median <= 500, note: 'reads the whole transcript and checks every hash of the chain (on a second thread), building the Markdown as it reads: no event is kept' });
   const rss = await sample(3, async () => {
     const out = await $({ cwd: TMP, nothrow: true })`/usr/bin/time -f %M ${NODE} ${args}`;
     return Number(out.stderr.trim().split('\n').pop()) / 1024;

@@ -4,7 +4,8 @@
 // V8's code cache (dist/boot.cjs, from src/boot/start.ts) and Node 20 offers that only for scripts,
 // not ES modules. What a command does not need is still never evaluated: esbuild wraps each lazily
 // imported module in an initialiser that runs on its first import().
-// dist/standin.js (the migration-tool stand-ins a drill puts on PATH) stays a separate ES module.
+// dist/standin.js (the migration-tool stand-ins a drill puts on PATH) stays a separate ES module;
+// dist/hash-worker.cjs is the worker thread a report hashes a transcript on.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -106,6 +107,9 @@ await build({
 });
 
 await build({ ...common, entryPoints: ['src/boot/start.ts'], outfile: 'dist/boot.cjs', format: 'cjs', define });
+
+// The worker thread that hashes a transcript's lines while the report reads them (src/app/chain-hasher.ts).
+await build({ ...common, entryPoints: ['src/app/hash-worker.ts'], outfile: 'dist/hash-worker.cjs', format: 'cjs', define });
 
 await build({
   ...common,

@@ -3,10 +3,11 @@
  * left one. The file is read in chunks and checked line by line: only the events are kept, so the
  * memory it takes is that of the events, not of the file's text besides.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import { ChainVerifier, type ChainCheck } from '../core/chain.js';
+import { ChainVerifier, type ChainCheck, type SealedEvent } from '../core/chain.js';
 import { DrillbookError } from '../core/errors.js';
+import { ParallelHasher } from './chain-hasher.js';
 
 export interface TranscriptRead {
   path: string;
@@ -17,10 +18,23 @@ export interface TranscriptRead {
   chain: ChainCheck;
   /** The last line, when it is incomplete (no newline at the end of the file): a write cut short. */
   torn: string | undefined;
+  /**
+   * With hashes checked on a worker thread: the events were handed on before the worker found a line
+   * edited among them, or the worker gave no answer. The caller reads the file again without it.
+   */
+  readAgain?: boolean;
 }
 
 const CHUNK = 1024 * 1024;
-export function readTranscript(file: string): TranscriptRead {
+/** Transcripts from this size on are hashed on a worker thread when the caller asks (parallelHash). */
+export const PARALLEL_FROM = 8 * 1024 * 1024;
+
+/**
+ * Read and verify a transcript. Its events are kept in `chain.events`, or, given `onEvent`, handed on
+ * one by one as they verify and not kept: a caller that needs each event once (a report) reads a
+ * transcript of any length in bounded memory.
+ */
+export function readTranscript(file: string, onEvent?: (e: SealedEvent) => void, opts: { parallelHash?: boolean } = {}): TranscriptRead {
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -28,9 +42,12 @@ export function readTranscript(file: string): TranscriptRead {
     const code = (e as NodeJS.ErrnoException).code;
     throw new DrillbookError(`cannot read transcript ${file}: ${code === 'ENOENT' ? 'no such file' : code}`, { exitCode: 2 });
   }
-  const chain = new ChainVerifier();
+  // A worker starts in tens of milliseconds: worth it only where hashing takes longer than that.
+  const hasher = opts.parallelHash && onEvent && fstatSync(fd).size >= PARALLEL_FROM ? ParallelHasher.start() : undefined;
+  const chain = new ChainVerifier(onEvent, hasher !== undefined);
   const decoder = new StringDecoder('utf8');
-  const buf = Buffer.allocUnsafe(CHUNK);
+  // A chunk handed to the hasher is its own from then on: each read gets a new one.
+  let buf = Buffer.allocUnsafeSlow(CHUNK);
   // The text after the last newline seen so far (the start of a line still being read).
   let pending = '';
   let lineCount = 0;
@@ -63,6 +80,10 @@ export function readTranscript(file: string): TranscriptRead {
       bytesRead += n;
       // Only the new text is searched: a very long line is joined once, when its newline comes.
       const text = decoder.write(buf.subarray(0, n));
+      if (hasher) {
+        hasher.feed(buf, n);
+        buf = Buffer.allocUnsafeSlow(CHUNK);
+      }
       let from = 0;
       for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
         line(pending === '' ? text.slice(from, nl) : pending + text.slice(from, nl));
@@ -82,13 +103,22 @@ export function readTranscript(file: string): TranscriptRead {
     lineCount--;
     wholeBytes--;
   }
-  return { path: file, lineCount, wholeBytes, chain: chain.result(), torn: pending || undefined };
+  const read: TranscriptRead = { path: file, lineCount, wholeBytes, chain: chain.result(), torn: pending || undefined };
+  if (!hasher) return read;
+  const answer = hasher.finish();
+  if (!answer) return { ...read, readAgain: true };
+  const brokeAt = read.chain.ok ? Infinity : read.chain.line;
+  if (answer.firstBad === 0 || answer.firstBad > brokeAt) return read;
+  // The same line: it fails for its content first, as when hashed here. An earlier line: its event and later ones were handed on.
+  if (answer.firstBad < brokeAt) return { ...read, readAgain: true };
+  chain.failAt(answer.firstBad);
+  return { ...read, chain: chain.result() };
 }
 
 /** What is wrong with the file, in the words the report opens with; undefined when nothing is. */
 export function integrityNote(t: TranscriptRead): string | undefined {
   const problems: string[] = [];
-  if (!t.chain.ok) problems.push(`its hash chain breaks at line ${t.chain.line} (${t.chain.reason}): this report covers only the ${t.chain.events.length} events before it, and what follows cannot be trusted`);
+  if (!t.chain.ok) problems.push(`its hash chain breaks at line ${t.chain.line} (${t.chain.reason}): this report covers only the ${t.chain.count} events before it, and what follows cannot be trusted`);
   if (t.torn) problems.push('its last line is torn (a write cut short) and is left out');
   return problems.length ? `the transcript was altered or damaged: ${problems.join('; ')}. Check it with drillbook verify.` : undefined;
 }

@@ -1,25 +1,22 @@
-/** `drillbook report <transcript>`: the postmortem report, from the transcript alone, streamed to its destination. */
-import { renderJson, writeHtml, writeMarkdown, type Sink } from '../core/report.js';
-import { chunked, writeStreamDurably } from '../app/report-file.js';
-import { integrityNote, readTranscript } from '../app/transcript-file.js';
+/** `drillbook report <transcript>`: the postmortem report, from the transcript alone, built as it is read and streamed to its destination. */
+import { buildReport, chunked, writeStreamDurably } from '../app/report-file.js';
+import { DrillbookError } from '../core/errors.js';
 
 export function reportCommand(transcript: string, opts: { format: 'md' | 'html' | 'json'; output?: string }, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): number {
-  const t = readTranscript(transcript);
-  if (!t.chain.ok) err.write(`drillbook: warning: the transcript's hash chain breaks at line ${t.chain.line} (${t.chain.reason}); the report covers the ${t.chain.events.length} events before it\n`);
+  const { read: t, produce } = buildReport(transcript, opts.format);
+  if (!t.chain.ok) err.write(`drillbook: warning: the transcript's hash chain breaks at line ${t.chain.line} (${t.chain.reason}); the report covers the ${t.chain.count} events before it\n`);
   if (t.torn) err.write('drillbook: warning: the last line is torn (a write cut short); it is left out\n');
-  // The document says it too: a report is read far from the terminal that printed the warning.
-  const integrity = integrityNote(t);
-  const extra = integrity ? { integrity } : {};
-  const produce = (sink: Sink) => {
-    if (opts.format === 'html') writeHtml(t.chain.events, sink, extra);
-    else if (opts.format === 'json') sink(renderJson(t.chain.events, extra));
-    else writeMarkdown(t.chain.events, sink, extra);
-  };
-  if (opts.output) writeStreamDurably(opts.output, produce);
-  else {
-    const o = chunked((text) => void out.write(text));
-    produce(o.sink);
-    o.end();
+  // The document says it too (buildReport puts it at the top): a report is read far from the terminal that printed the warning.
+  try {
+    if (opts.output) writeStreamDurably(opts.output, produce);
+    else {
+      const o = chunked((text) => void out.write(text));
+      produce(o.sink);
+      o.end();
+    }
+  } catch (e) {
+    // A full disk, a folder that cannot be written: the transcript is untouched, the report can be made again.
+    throw new DrillbookError(`cannot write the report${opts.output ? ` ${opts.output}` : ''}: ${(e as Error).message}`, { exitCode: 1, hint: 'free disk space (the report may use a temporary file in TMPDIR) or choose another place with -o, then run drillbook report again', cause: e });
   }
   return t.chain.ok ? 0 : 1;
 }

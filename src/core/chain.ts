@@ -14,16 +14,22 @@ function sha256Hex(text: string): string {
 }
 
 export function sealLine(event: Recorded, prev: string): { line: string; hash: string } {
-  const body = JSON.stringify({ ...event, prev });
+  // "prev" goes last: added to the event's own JSON text rather than to a copy of the event.
+  const own = JSON.stringify(event);
+  const body = 'prev' in event || own.length < 3 ? JSON.stringify({ ...event, prev }) : `${own.slice(0, -1)},"prev":"${prev}"}`;
   const hash = sha256Hex(body);
   return { line: `${body.slice(0, -1)},"hash":"${hash}"}`, hash };
 }
 
+export type SealedEvent = Recorded & { prev: string; hash: string };
+
+/** `events`: those kept (all that verified, unless they were handed on as read instead); `count`: how many verified. */
 export type ChainCheck =
-  | { ok: true; lastHash: string; events: Array<Recorded & { prev: string; hash: string }> }
-  | { ok: false; line: number; reason: string; lastGoodHash: string; events: Array<Recorded & { prev: string; hash: string }> };
+  | { ok: true; lastHash: string; count: number; events: SealedEvent[] }
+  | { ok: false; line: number; reason: string; lastGoodHash: string; count: number; events: SealedEvent[] };
 
 const HASH_PREFIX = ',"hash":"';
+const CONTENT_MISMATCH = 'its content does not match its hash: the line was edited';
 /** A sealed line ends with ,"hash":"<64 hex>"} : this many characters. */
 const SUFFIX_LENGTH = HASH_PREFIX.length + 64 + 2;
 
@@ -37,13 +43,25 @@ function trailingHash(line: string): string | undefined {
 
 /**
  * The chain checked one line at a time, so a transcript is verified as it is read (no copy of the
- * whole file is kept). After the first bad line, further lines are ignored.
+ * whole file is kept). After the first bad line, further lines are ignored. Each event that verifies
+ * is kept, or, given `onEvent`, handed on as it is read and not kept (a report of any length).
  */
 export class ChainVerifier {
   private prev = GENESIS;
   private line = 0;
+  private count = 0;
   private failure: { line: number; reason: string } | undefined;
-  readonly events: Array<Recorded & { prev: string; hash: string }> = [];
+  readonly events: SealedEvent[] = [];
+
+  /**
+   * `onEvent`: each event as it verifies, instead of keeping it. `contentHashedElsewhere`: whether each
+   * line's text matches its hash is checked by someone else (a worker thread, see app/chain-hasher.ts);
+   * everything else is checked here, each line's own hash taken as written.
+   */
+  constructor(
+    private readonly onEvent?: (e: SealedEvent) => void,
+    private readonly contentHashedElsewhere = false,
+  ) {}
 
   /** Check the next line (without its newline). Returns false once the chain has broken. */
   push(text: string): boolean {
@@ -51,19 +69,26 @@ export class ChainVerifier {
     this.line++;
     const sealed = trailingHash(text);
     if (sealed === undefined) return this.fail('not a sealed event (no trailing "hash"): torn or edited');
-    const hash = sha256Hex(`${text.slice(0, text.length - SUFFIX_LENGTH)}}`);
-    if (hash !== sealed) return this.fail('its content does not match its hash: the line was edited');
-    let parsed: Recorded & { prev: string; hash: string };
+    const hash = this.contentHashedElsewhere ? sealed : sha256Hex(`${text.slice(0, text.length - SUFFIX_LENGTH)}}`);
+    if (hash !== sealed) return this.fail(CONTENT_MISMATCH);
+    let parsed: SealedEvent;
     try {
-      parsed = JSON.parse(text) as Recorded & { prev: string; hash: string };
+      parsed = JSON.parse(text) as SealedEvent;
     } catch {
       return this.fail('not valid JSON');
     }
     if (parsed.prev !== this.prev) return this.fail('its "prev" is not the hash of the line before: a line was removed, added or reordered');
-    if (parsed.seq !== this.events.length + 1) return this.fail(`sequence number ${parsed.seq} where ${this.events.length + 1} was expected`);
-    this.events.push(parsed);
+    if (parsed.seq !== this.count + 1) return this.fail(`sequence number ${parsed.seq} where ${this.count + 1} was expected`);
+    this.count++;
     this.prev = hash;
+    if (this.onEvent) this.onEvent(parsed);
+    else this.events.push(parsed);
     return true;
+  }
+
+  /** The chain breaks at `line` because its content does not match its hash (found elsewhere, later than this line was read). */
+  failAt(line: number): void {
+    this.failure = { line, reason: CONTENT_MISMATCH };
   }
 
   private fail(reason: string): false {
@@ -73,8 +98,8 @@ export class ChainVerifier {
 
   result(): ChainCheck {
     return this.failure
-      ? { ok: false, line: this.failure.line, reason: this.failure.reason, lastGoodHash: this.prev, events: this.events }
-      : { ok: true, lastHash: this.prev, events: this.events };
+      ? { ok: false, line: this.failure.line, reason: this.failure.reason, lastGoodHash: this.prev, count: this.count, events: this.events }
+      : { ok: true, lastHash: this.prev, count: this.count, events: this.events };
   }
 }
 

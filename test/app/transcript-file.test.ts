@@ -1,9 +1,10 @@
 /** Reading a transcript in chunks: the same events and verdicts as the file's text split into lines. */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { integrityNote, readTranscript } from '../../src/app/transcript-file.js';
+import { integrityNote, PARALLEL_FROM, readTranscript, type TranscriptRead } from '../../src/app/transcript-file.js';
 import { GENESIS, sealLine } from '../../src/core/chain.js';
 import type { Recorded } from '../../src/core/events.js';
 
@@ -77,3 +78,77 @@ describe('readTranscript', () => {
     expect(t.chain.events).toHaveLength(0);
   });
 });
+
+/** A transcript past the size from which a report hashes on a worker thread: sealed lines of ~1 KiB. */
+function bigTranscript(): string[] {
+  const n = Math.ceil(PARALLEL_FROM / 1000) + 200;
+  return sealed(Array.from({ length: n }, (_, i) => `line ${i} ${'é'.repeat(i % 7)}${'x'.repeat(900)}`));
+}
+
+/** What a reader tells: the verdict, the events handed on in order (their seq), the torn line. */
+function verdict(t: TranscriptRead, seqs: number[]): unknown {
+  const c = t.chain;
+  return { ok: c.ok, line: c.ok ? undefined : c.line, reason: c.ok ? undefined : c.reason, count: c.count, seqs, torn: t.torn, lineCount: t.lineCount, wholeBytes: t.wholeBytes };
+}
+
+describe('readTranscript with its hashes checked on a worker thread (a report of a long transcript)', () => {
+  const lines = bigTranscript();
+  const reseal = (l: string) => {
+    const body = `${l.slice(0, l.length - 75)}}`;
+    return `${body.slice(0, -1)},"hash":"${createHash('sha256').update(body).digest('hex')}"}`;
+  };
+  const at = Math.floor(lines.length / 2);
+  const cases: Array<[string, string | Buffer]> = [
+    ['whole', `${lines.join('\n')}\n`],
+    ['a line edited', `${lines.map((l, i) => (i === at ? l.replace('"line ', '"LINE ') : l)).join('\n')}\n`],
+    ['a line that is not JSON, sealed anew', `${lines.map((l, i) => (i === at ? reseal(l.replace('"text":"', '"text":')) : l)).join('\n')}\n`],
+    ['a line that is not JSON, its hash not matching either', `${lines.map((l, i) => (i === at ? l.replace('"text":"', '"text":') : l)).join('\n')}\n`],
+    ['a line removed', `${lines.filter((_, i) => i !== at).join('\n')}\n`],
+    ['a blank line', `${[...lines.slice(0, at), '', ...lines.slice(at)].join('\n')}\n`],
+    ['a torn last line', `${lines.slice(0, -1).join('\n')}\n${lines.at(-1)!.slice(0, 300)}`],
+    ['a line edited after another that is not JSON', `${lines.map((l, i) => (i === at ? reseal(l.replace('"text":"', '"text":')) : i === at + 5 ? l.replace('"line ', '"LINE ') : l)).join('\n')}\n`],
+    ['bytes that are not UTF-8', (() => {
+      const b = Buffer.from(`${lines.join('\n')}\n`);
+      b[b.indexOf('"line ', Math.floor(b.length / 2)) + 2] = 0xff;
+      return b;
+    })()],
+    ['bytes that are not UTF-8, sealed anew over those bytes', (() => {
+      const b = Buffer.from(`${lines.join('\n')}\n`);
+      const start = b.lastIndexOf(10, Math.floor(b.length / 2)) + 1;
+      const end = b.indexOf(10, start);
+      b[b.indexOf('"line ', start) + 2] = 0xff;
+      // The hash of the raw bytes: text decoded from them reads differently (U+FFFD), so it must not match.
+      const cut = end - 75;
+      const sealedText = Buffer.concat([b.subarray(start, cut), Buffer.from('}')]);
+      b.write(createHash('sha256').update(sealedText).digest('hex'), cut + 9, 'latin1');
+      return b;
+    })()],
+  ];
+
+  it.each(cases)('%s: the same verdict and events as when every hash is checked on this thread', (_what, content) => {
+    const f = file('parallel.jsonl', '');
+    writeFileSync(f, content);
+    const here: number[] = [];
+    const alone = readTranscript(f, (e) => void here.push(e.seq));
+    const there: number[] = [];
+    let worker = readTranscript(f, (e) => void there.push(e.seq), { parallelHash: true });
+    if (worker.readAgain) {
+      // As the report does: the events handed on are dropped, and the file read again without the worker.
+      there.length = 0;
+      worker = readTranscript(f, (e) => void there.push(e.seq));
+    }
+    expect(verdict(worker, there)).toEqual(verdict(alone, here));
+    expect(alone.chain.events).toHaveLength(0);
+  });
+
+  it('takes the worker\'s answer when it has one (no second reading of a sound transcript)', () => {
+    const f = file('sound.jsonl', `${lines.join('\n')}\n`);
+    const t = readTranscript(f, () => undefined, { parallelHash: true });
+    expect(t.chain.ok).toBe(true);
+    expect(t.readAgain).toBeUndefined();
+    // An edit the reader cannot see itself (the line is still JSON with the right "prev"): the worker finds it.
+    const edited = file('edited-big.jsonl', `${lines.map((l, i) => (i === 7 ? l.replace('"line ', '"LINE ') : l)).join('\n')}\n`);
+    expect(readTranscript(edited, () => undefined, { parallelHash: true }).readAgain).toBe(true);
+  });
+});
+

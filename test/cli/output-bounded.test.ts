@@ -5,6 +5,7 @@ import { createReadStream, readdirSync, readFileSync, statSync, writeFileSync } 
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, drillbook } from '../helpers/cli.js';
+import { withPeak } from '../helpers/memory.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const BYTES = 100_000_000;
@@ -21,26 +22,6 @@ phases:
       - {id: loud, title: Print 100 MB, run: "${GENERATOR}", effect: read-only}
 `;
 
-/** Peak resident memory (VmHWM, in MiB) of a running process, read until it exits. */
-function watchPeak(pid: number): { stop(): number } {
-  let peak = 0;
-  const read = () => {
-    try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) peak = Math.max(peak, Number(m[1]) / 1024);
-    } catch {
-      // exited
-    }
-  };
-  const timer = setInterval(read, 20);
-  return {
-    stop() {
-      clearInterval(timer);
-      return peak;
-    },
-  };
-}
-
 async function sha256File(file: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
@@ -51,10 +32,7 @@ describe('100 MB of command output', () => {
   it.runIf(process.platform === 'linux')('peak memory under 200 MB; the transcript keeps head, tail, size and SHA-256; the report stays small; --full-output has it all', async () => {
     const cwd = tempDir('loud');
     writeFileSync(path.join(cwd, 'loud.yaml'), RUNBOOK);
-    const child = execa(process.execPath, [BIN, 'run', 'loud.yaml', '--auto', '--full-output'], { cwd, env: { CI: 'true', NO_COLOR: '1' }, reject: false, stdin: 'ignore', stdout: 'ignore' });
-    const peak = watchPeak(child.pid!);
-    const r = await child;
-    const peakMiB = peak.stop();
+    const { result: r, peakMiB } = await withPeak(execa(process.execPath, [BIN, 'run', 'loud.yaml', '--auto', '--full-output'], { cwd, env: { CI: 'true', NO_COLOR: '1' }, reject: false, stdin: 'ignore', stdout: 'ignore' }));
     expect(r.exitCode, r.stderr).toBe(0);
     expect(peakMiB).toBeGreaterThan(0);
     expect(peakMiB).toBeLessThan(200);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { autoOperator } from '../../src/core/auto-operator.js';
 import { verifyChain } from '../../src/core/chain.js';
-import type { TargetInfo } from '../../src/core/events.js';
+import type { Recorded, TargetInfo } from '../../src/core/events.js';
 import type { Operator } from '../../src/core/ports.js';
 import { renderHtml, renderJson, renderMarkdown, reportFacts } from '../../src/core/report.js';
 import { ROOT } from '../helpers/cli.js';
@@ -100,4 +100,27 @@ describe('the postmortem report', () => {
     expect(json.outcome).toBe('rolled-back');
     expect(json.timeline.length).toBeGreaterThan(10);
   });
+
+  it('names each step as the run showed it then (input values given so far), and places a step that never started in its phase', () => {
+    let seq = 0;
+    const at = (e: Record<string, unknown>) => ({ ...e, seq: ++seq, ts: `2026-11-22T10:00:0${seq}.000Z`, actor: 'ada', mode: 'incident' }) as unknown as Recorded;
+    const events = [
+      at({ type: 'run.started', runbook: { id: 'r', title: 'R', version: '1', path: 'r.yaml', hash: 'h' }, drillbook: 't', operator: 'ada', host: 'h', mode: 'incident', targets: [], inputs: {}, plan: { phases: [
+        { id: 'prep', title: 'Prep', kind: 'backup', rollback: false, steps: [{ id: 'backup', title: 'Back up ${db}', action: 'run', effect: 'writes' }] },
+        { id: 'verify', title: 'Verify', kind: 'verify', rollback: false, steps: [{ id: 'check', title: 'Check ${db}', action: 'check', effect: 'read-only' }] },
+      ] } }),
+      at({ type: 'step.started', step: 'backup', phase: 'prep', attempt: 1 }),
+      at({ type: 'input.set', step: 'backup', name: 'db', value: 'shop' }),
+      at({ type: 'step.finished', step: 'backup', outcome: 'passed' }),
+      at({ type: 'step.skipped', step: 'check', reason: 'nothing to check' }),
+    ];
+    const md = renderMarkdown(events);
+    const row = (type: string) => md.split('\n').find((l) => l.includes(`| ${type} |`));
+    expect(row('step.started')).toContain('| prep/backup (Back up ${db}) |');
+    expect(row('step.finished')).toContain('| prep/backup (Back up shop) |');
+    expect(row('step.skipped')).toContain('| verify/check (Check shop) |');
+    // The summary, written at the end, knows every value.
+    expect(md).toContain('2026-11-22 10:00:05 `check` (Check shop): skipped: nothing to check');
+  });
 });
+

@@ -1,0 +1,73 @@
+/**
+ * A worker thread that checks a transcript's hash chain beside the thread that reads it: for each
+ * line handed to it (the same bytes the reader decodes), the SHA-256 of the line's text without its
+ * trailing hash must equal that hash. The reader checks everything else (the line's shape, its JSON,
+ * "prev", the sequence), so the two together check exactly what ChainVerifier checks alone.
+ *
+ * A line not valid UTF-8 counts as a mismatch here: the reader hashes decoded text, in which such
+ * bytes read differently, and the sequential check decides.
+ */
+import { isUtf8 } from 'node:buffer';
+import { createHash, hash as oneShotHash } from 'node:crypto';
+import { workerData, type MessagePort } from 'node:worker_threads';
+
+const { port, state } = workerData as { port: MessagePort; state: SharedArrayBuffer };
+/** [0]: 1 once the answer is posted; [1]: lines checked so far (the reader watches it move). */
+const flags = new Int32Array(state);
+
+const PREFIX = Buffer.from(',"hash":"');
+const SUFFIX_LENGTH = PREFIX.length + 64 + 2;
+
+const sha256Hex = (data: Buffer): string => (typeof oneShotHash === 'function' ? oneShotHash('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex'));
+
+let line = 0;
+let firstBad = 0;
+/** The start of a line still being read, in pieces (joined once, when its newline comes: linear in its length). */
+let carry: Buffer[] = [];
+
+const check = (buf: Buffer, start: number, end: number): void => {
+  line++;
+  if (firstBad) return;
+  const at = end - SUFFIX_LENGTH;
+  // Not shaped like a sealed line: the reader finds that itself.
+  if (at < start + 1 || buf[end - 1] !== 0x7d || buf[end - 2] !== 0x22 || buf.compare(PREFIX, 0, PREFIX.length, at, at + PREFIX.length) !== 0) return;
+  if (!isUtf8(buf.subarray(start, end))) {
+    firstBad = line;
+    return;
+  }
+  // The sealed text is the line up to its hash, closed by "}": put it in place of the comma, hash, put the comma back.
+  const comma = buf[at]!;
+  buf[at] = 0x7d;
+  const digest = sha256Hex(buf.subarray(start, at + 1));
+  buf[at] = comma;
+  if (digest !== buf.toString('latin1', at + PREFIX.length, at + PREFIX.length + 64)) firstBad = line;
+};
+
+port.on('message', (m: Uint8Array | 'end') => {
+  try {
+    if (m === 'end') {
+      port.postMessage({ firstBad, lines: line });
+      port.close();
+      Atomics.store(flags, 0, 1);
+      Atomics.notify(flags, 0);
+      return;
+    }
+    const chunk = Buffer.from(m.buffer, m.byteOffset, m.byteLength);
+    let from = 0;
+    for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, from)) {
+      if (carry.length) {
+        const whole = Buffer.concat([...carry, chunk.subarray(from, nl)]);
+        carry = [];
+        check(whole, 0, whole.length);
+      } else check(chunk, from, nl);
+      from = nl + 1;
+    }
+    // The chunk is this thread's own (transferred): a view of it is kept, not a copy.
+    if (from < chunk.length) carry.push(chunk.subarray(from));
+    Atomics.store(flags, 1, line);
+  } catch (e) {
+    port.postMessage({ error: String(e) });
+    Atomics.store(flags, 0, 1);
+    Atomics.notify(flags, 0);
+  }
+});
