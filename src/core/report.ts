@@ -160,8 +160,14 @@ export class ReportBuilder {
       this.startedSeen = true;
       this.titles.start(e);
       for (const p of e.plan?.phases ?? []) for (const s of p.steps) this.phaseOfStep.set(s.id, p.id);
-    } else if (e.type === 'input.set') this.titles.input(e.name, e.value);
-    else if (e.type === 'step.started') this.phaseOfStep.set(e.step, e.phase);
+      this.whereCells.clear();
+    } else if (e.type === 'input.set') {
+      this.titles.input(e.name, e.value);
+      this.whereCells.clear();
+    } else if (e.type === 'step.started') {
+      this.phaseOfStep.set(e.step, e.phase);
+      this.whereCells.delete(e.step);
+    }
 
     if (this.format === 'json') {
       if (e.type !== 'command.output') this.timeline.append(this.jsonItem(e));
@@ -176,15 +182,38 @@ export class ReportBuilder {
     return `${this.jsonCount++ ? ',\n' : ''}    ${JSON.stringify(e, null, 2).replace(/\n/g, '\n    ')}`;
   }
 
+  /** A timeline row: the time, the phase and step with its title, the event's kind, what it says. */
   private timelineRow(e: Sealed): void {
+    const w = this.timelineWriter!;
     const step = stepOf(e);
-    const line = formatEvent(e) ?? '';
-    let where = '';
-    if (step) {
+    const ts = utc(e.ts);
+    w.rawRow([
+      w.cell(ts),
+      step ? this.whereCell(step) : '',
+      this.cached(this.typeCells, e.type, () => w.cell(e.type)),
+      w.cell(formatEvent(e) ?? '', e.type === 'run.finished'),
+    ]);
+  }
+
+  /** Escaped cells that repeat: a step's place and title (until a step starts again or an input changes a title), each kind of event. */
+  private readonly whereCells = new Map<string, string>();
+  private readonly typeCells = new Map<string, string>();
+
+  private whereCell(step: string): string {
+    return this.cached(this.whereCells, step, () => {
       const title = this.titles.get(step);
-      where = `${this.phaseOfStep.get(step) ?? '?'}/${step}${title ? ` (${title})` : ''}`;
+      return this.timelineWriter!.cell(`${this.phaseOfStep.get(step) ?? '?'}/${step}${title ? ` (${title})` : ''}`);
+    });
+  }
+
+  private cached(cells: Map<string, string>, key: string, make: () => string): string {
+    let c = cells.get(key);
+    if (c === undefined) {
+      // Bounded, whatever the transcript holds.
+      if (cells.size >= 10_000) cells.clear();
+      cells.set(key, (c = make()));
     }
-    this.timelineWriter!.write({ kind: 'row', cells: [utc(e.ts), where, e.type, e.type === 'run.finished' ? [{ strong: [line] }] : line] });
+    return c;
   }
 
   /** Each command's output is collected from its start to its end, capped; a query's result as it comes. */

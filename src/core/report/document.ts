@@ -30,6 +30,13 @@ export interface BlockWriter {
   write(b: Block): void;
   /** Closes what the blocks left open. */
   end(): void;
+  /**
+   * A table cell's text escaped for this format, `strong` or not: the long timeline renders its
+   * rows from such cells (kept for a step's name, which repeats) instead of building blocks.
+   */
+  cell(text: string, strong?: boolean): string;
+  /** A table row of cells already escaped by `cell`. */
+  rawRow(cells: readonly string[]): void;
 }
 
 /**

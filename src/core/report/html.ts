@@ -91,4 +91,17 @@ export class HtmlWriter implements BlockWriter {
     if (this.list) this.sink('</ul>\n');
     this.list = false;
   }
+
+  cell(text: string, strong = false): string {
+    const t = htmlText(text);
+    return strong ? `<strong>${t}</strong>` : t;
+  }
+
+  rawRow(cells: readonly string[]): void {
+    if (this.list) {
+      this.sink('</ul>\n');
+      this.list = false;
+    }
+    this.sink(`<tr><td>${cells.join('</td><td>')}</td></tr>\n`);
+  }
 }

@@ -160,4 +160,15 @@ export class MarkdownWriter implements BlockWriter {
     if (this.inDetails) this.block('</details>\n');
     this.inDetails = false;
   }
+
+  cell(text: string, strong = false): string {
+    const t = mdText(text, true);
+    return strong ? `**${t}**` : t;
+  }
+
+  rawRow(cells: readonly string[]): void {
+    let row = '|';
+    for (const c of cells) row += ` ${c} |`;
+    this.line(`${row}\n`);
+  }
 }
