@@ -15,8 +15,10 @@ export interface HashAnswer {
   lines: number;
 }
 
-/** No progress for this long and the worker is given up on. */
-const STALL_MS = 10_000;
+/** No progress for this long and the worker is given up on (a healthy one hashes a chunk in milliseconds). */
+const STALL_MS = 5_000;
+/** Chunks handed over and not yet hashed, at most: past that the worker is given up on (memory stays bounded). */
+const MAX_AHEAD = 64;
 
 function workerFile(): string | undefined {
   const here = path.dirname(fileURLToPath(import.meta.url));
@@ -26,9 +28,13 @@ function workerFile(): string | undefined {
 }
 
 export class ParallelHasher {
+  private fed = 0;
+  private done = false;
+
   private constructor(
     private readonly worker: Worker,
     private readonly port: MessagePort,
+    /** [0]: 1 once the answer is posted; [1]: lines hashed; [2]: chunks hashed. */
     private readonly flags: Int32Array,
   ) {}
 
@@ -37,7 +43,7 @@ export class ParallelHasher {
     const file = workerFile();
     if (!file) return undefined;
     try {
-      const state = new SharedArrayBuffer(8);
+      const state = new SharedArrayBuffer(12);
       const { port1, port2 } = new MessageChannel();
       const worker = new Worker(file, { workerData: { port: port2, state }, transferList: [port2], stdout: true, stderr: true });
       // Never keeps the process alive; an error shows as no answer.
@@ -49,15 +55,30 @@ export class ParallelHasher {
     }
   }
 
-  /** Hands over the first `length` bytes of a buffer the caller will not use again. */
-  feed(buf: Buffer, length: number): void {
+  /**
+   * Hands over the first `length` bytes of a buffer the caller will not use again; false (nothing
+   * handed over) when the worker is too far behind: then give it up.
+   */
+  feed(buf: Buffer, length: number): boolean {
+    if (this.fed - Atomics.load(this.flags, 2) >= MAX_AHEAD) return false;
+    this.fed++;
     // The reader's buffers are Buffer.allocUnsafeSlow's: plain ArrayBuffers of their own, never shared.
     const memory = buf.buffer as ArrayBuffer;
     this.port.postMessage(new Uint8Array(memory, buf.byteOffset, length), [memory]);
+    return true;
+  }
+
+  /** Stops the worker without waiting for an answer. */
+  abandon(): void {
+    if (this.done) return;
+    this.done = true;
+    this.port.close();
+    void this.worker.terminate();
   }
 
   /** Waits for the worker's answer; undefined if it failed or stalled (then hash on this thread). */
   finish(): HashAnswer | undefined {
+    if (this.done) return undefined;
     this.port.postMessage('end');
     let progress = -1;
     let since = Date.now();
@@ -66,18 +87,18 @@ export class ParallelHasher {
         Atomics.wait(this.flags, 0, 0, 200);
         const m = receiveMessageOnPort(this.port);
         if (m) {
-          const answer = m.message as Partial<HashAnswer> & { error?: string };
+          // An error, or a line too long to hash there: no answer.
+          const answer = m.message as Partial<HashAnswer>;
           return typeof answer.firstBad === 'number' && typeof answer.lines === 'number' ? { firstBad: answer.firstBad, lines: answer.lines } : undefined;
         }
-        const now = Atomics.load(this.flags, 1);
+        const now = Atomics.load(this.flags, 2);
         if (now !== progress) {
           progress = now;
           since = Date.now();
         } else if (Date.now() - since > STALL_MS) return undefined;
       }
     } finally {
-      this.port.close();
-      void this.worker.terminate();
+      this.abandon();
     }
   }
 }

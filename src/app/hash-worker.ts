@@ -4,16 +4,22 @@
  * trailing hash must equal that hash. The reader checks everything else (the line's shape, its JSON,
  * "prev", the sequence), so the two together check exactly what ChainVerifier checks alone.
  *
- * A line not valid UTF-8 counts as a mismatch here: the reader hashes decoded text, in which such
- * bytes read differently, and the sequential check decides.
+ * A line not valid UTF-8, or not shaped like a sealed line in its bytes, counts as a mismatch here:
+ * the reader, which works on decoded text, either refuses that line itself, or reads the file again
+ * checking every hash on its own thread.
  */
 import { isUtf8 } from 'node:buffer';
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import { workerData, type MessagePort } from 'node:worker_threads';
 
 const { port, state } = workerData as { port: MessagePort; state: SharedArrayBuffer };
-/** [0]: 1 once the answer is posted; [1]: lines checked so far (the reader watches it move). */
+/** [0]: 1 once the answer is posted; [1]: lines checked so far; [2]: chunks done (the reader watches it move). */
 const flags = new Int32Array(state);
+/**
+ * A line longer than this is not hashed here (it would be held whole a second time, beside the
+ * reader's copy): the answer says so, and the reader checks the file on its own thread instead.
+ */
+const LONGEST = 16 * 1024 * 1024;
 
 const PREFIX = Buffer.from(',"hash":"');
 const SUFFIX_LENGTH = PREFIX.length + 64 + 2;
@@ -24,13 +30,28 @@ let line = 0;
 let firstBad = 0;
 /** The start of a line still being read, in pieces (joined once, when its newline comes: linear in its length). */
 let carry: Buffer[] = [];
+let carried = 0;
+let tooLong = false;
+
+const answer = (message: object): void => {
+  port.postMessage(message);
+  port.close();
+  Atomics.store(flags, 0, 1);
+  Atomics.notify(flags, 0);
+};
 
 const check = (buf: Buffer, start: number, end: number): void => {
   line++;
   if (firstBad) return;
+  // An empty line: the reader refuses it (or, last in the file, it is no line at all).
+  if (end === start) return;
   const at = end - SUFFIX_LENGTH;
-  // Not shaped like a sealed line: the reader finds that itself.
-  if (at < start + 1 || buf[end - 1] !== 0x7d || buf[end - 2] !== 0x22 || buf.compare(PREFIX, 0, PREFIX.length, at, at + PREFIX.length) !== 0) return;
+  // Not a sealed line's bytes: the reader refuses it too, unless its characters look sealed where
+  // its bytes do not (a "hash" of characters outside ASCII, which no SHA-256 in hex equals).
+  if (at < start + 1 || buf[end - 1] !== 0x7d || buf[end - 2] !== 0x22 || buf.compare(PREFIX, 0, PREFIX.length, at, at + PREFIX.length) !== 0) {
+    firstBad = line;
+    return;
+  }
   if (!isUtf8(buf.subarray(start, end))) {
     firstBad = line;
     return;
@@ -45,29 +66,32 @@ const check = (buf: Buffer, start: number, end: number): void => {
 
 port.on('message', (m: Uint8Array | 'end') => {
   try {
-    if (m === 'end') {
-      port.postMessage({ firstBad, lines: line });
-      port.close();
-      Atomics.store(flags, 0, 1);
-      Atomics.notify(flags, 0);
-      return;
+    if (m === 'end') return answer(tooLong ? { tooLong: true } : { firstBad, lines: line });
+    if (!tooLong) {
+      const chunk = Buffer.from(m.buffer, m.byteOffset, m.byteLength);
+      let from = 0;
+      for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, from)) {
+        if (carry.length) {
+          const whole = Buffer.concat([...carry, chunk.subarray(from, nl)]);
+          carry = [];
+          carried = 0;
+          check(whole, 0, whole.length);
+        } else check(chunk, from, nl);
+        from = nl + 1;
+      }
+      // The chunk is this thread's own (transferred): a view of it is kept, not a copy.
+      if (from < chunk.length) {
+        carry.push(chunk.subarray(from));
+        carried += chunk.length - from;
+        if (carried > LONGEST) {
+          tooLong = true;
+          carry = [];
+        }
+      }
+      Atomics.store(flags, 1, line);
     }
-    const chunk = Buffer.from(m.buffer, m.byteOffset, m.byteLength);
-    let from = 0;
-    for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, from)) {
-      if (carry.length) {
-        const whole = Buffer.concat([...carry, chunk.subarray(from, nl)]);
-        carry = [];
-        check(whole, 0, whole.length);
-      } else check(chunk, from, nl);
-      from = nl + 1;
-    }
-    // The chunk is this thread's own (transferred): a view of it is kept, not a copy.
-    if (from < chunk.length) carry.push(chunk.subarray(from));
-    Atomics.store(flags, 1, line);
+    Atomics.add(flags, 2, 1);
   } catch (e) {
-    port.postMessage({ error: String(e) });
-    Atomics.store(flags, 0, 1);
-    Atomics.notify(flags, 0);
+    answer({ error: String(e) });
   }
 });

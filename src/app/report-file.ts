@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { ReportBuilder, type ReportExtra, type ReportFormat, type Sink, type TextBuffer } from '../core/report.js';
+import type { SealedEvent } from '../core/chain.js';
 import { integrityNote, readTranscript, type TranscriptRead } from './transcript-file.js';
 
 const CHUNK = 64 * 1024;
@@ -59,14 +60,14 @@ export function spillingBuffer(limit = SPILL_AFTER): TextBuffer {
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
+      for (const c of chunks) writeAll(fd, c);
     } catch {
+      // No temporary file to be had (or no room in it): kept in memory, then, with no second try.
       if (fd !== undefined) closeSync(fd);
-      // Kept in memory, then: no second try.
       fd = undefined;
       limit = Infinity;
       return;
     }
-    for (const c of chunks) writeAll(fd, c);
     chunks = [];
   };
   const keep = (c: string): void => {
@@ -124,13 +125,13 @@ export function spillingBuffer(limit = SPILL_AFTER): TextBuffer {
  */
 export function buildReport(transcript: string, format: ReportFormat, extra: Pick<ReportExtra, 'score'> = {}): { read: TranscriptRead; produce: (sink: Sink) => void } {
   let builder = new ReportBuilder(format, spillingBuffer);
-  let read = readTranscript(transcript, (e) => builder.add(e), { parallelHash: true });
-  if (read.readAgain) {
-    // Events after an edited line were already built in (or the worker gave no answer): build again, every hash checked here.
+  const restart = () => {
+    // Events after an edited line were already built in (or the hashing thread gave no answer): build again.
     builder.discard();
     builder = new ReportBuilder(format, spillingBuffer);
-    read = readTranscript(transcript, (e) => builder.add(e));
-  }
+    return (e: SealedEvent) => builder.add(e);
+  };
+  const read = readTranscript(transcript, (e) => builder.add(e), { parallelHash: { restart } });
   const integrity = integrityNote(read);
   return { read, produce: (sink) => builder.finish(sink, { ...extra, ...(integrity ? { integrity } : {}) }) };
 }

@@ -18,23 +18,35 @@ export interface TranscriptRead {
   chain: ChainCheck;
   /** The last line, when it is incomplete (no newline at the end of the file): a write cut short. */
   torn: string | undefined;
-  /**
-   * With hashes checked on a worker thread: the events were handed on before the worker found a line
-   * edited among them, or the worker gave no answer. The caller reads the file again without it.
-   */
-  readAgain?: boolean;
 }
 
 const CHUNK = 1024 * 1024;
 /** Transcripts from this size on are hashed on a worker thread when the caller asks (parallelHash). */
 export const PARALLEL_FROM = 8 * 1024 * 1024;
 
+export interface ReadOptions {
+  /**
+   * Check the hashes of a long transcript on a worker thread while this one parses it. Should the
+   * worker find an edited line only after later events were handed on, or give no answer, the file
+   * is read again with every hash checked here, its events handed to what `restart` returns (the
+   * caller drops what it built from the first reading).
+   */
+  parallelHash?: { restart: () => (e: SealedEvent) => void };
+}
+
 /**
  * Read and verify a transcript. Its events are kept in `chain.events`, or, given `onEvent`, handed on
  * one by one as they verify and not kept: a caller that needs each event once (a report) reads a
- * transcript of any length in bounded memory.
+ * transcript of any length without holding its events.
  */
-export function readTranscript(file: string, onEvent?: (e: SealedEvent) => void, opts: { parallelHash?: boolean } = {}): TranscriptRead {
+export function readTranscript(file: string, onEvent?: (e: SealedEvent) => void, opts: ReadOptions = {}): TranscriptRead {
+  const first = readOnce(file, onEvent, onEvent !== undefined && opts.parallelHash !== undefined);
+  if (first.complete) return first.read;
+  return readOnce(file, opts.parallelHash!.restart(), false).read;
+}
+
+/** One reading; `complete` is false when the worker's answer says the events handed on cannot stand. */
+function readOnce(file: string, onEvent: ((e: SealedEvent) => void) | undefined, parallel: boolean): { read: TranscriptRead; complete: boolean } {
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -43,7 +55,7 @@ export function readTranscript(file: string, onEvent?: (e: SealedEvent) => void,
     throw new DrillbookError(`cannot read transcript ${file}: ${code === 'ENOENT' ? 'no such file' : code}`, { exitCode: 2 });
   }
   // A worker starts in tens of milliseconds: worth it only where hashing takes longer than that.
-  const hasher = opts.parallelHash && onEvent && fstatSync(fd).size >= PARALLEL_FROM ? ParallelHasher.start() : undefined;
+  let hasher = parallel && fstatSync(fd).size >= PARALLEL_FROM ? ParallelHasher.start() : undefined;
   const chain = new ChainVerifier(onEvent, hasher !== undefined);
   const decoder = new StringDecoder('utf8');
   // A chunk handed to the hasher is its own from then on: each read gets a new one.
@@ -66,6 +78,9 @@ export function readTranscript(file: string, onEvent?: (e: SealedEvent) => void,
     for (; emptyHeld > 0; emptyHeld--) chain.push('');
     chain.push(text);
   };
+  // Newlines read: the lines the worker has been handed.
+  let newlines = 0;
+  let complete = true;
   try {
     for (;;) {
       let n: number;
@@ -81,11 +96,17 @@ export function readTranscript(file: string, onEvent?: (e: SealedEvent) => void,
       // Only the new text is searched: a very long line is joined once, when its newline comes.
       const text = decoder.write(buf.subarray(0, n));
       if (hasher) {
-        hasher.feed(buf, n);
-        buf = Buffer.allocUnsafeSlow(CHUNK);
+        if (hasher.feed(buf, n)) buf = Buffer.allocUnsafeSlow(CHUNK);
+        else {
+          // Far behind (or stuck): give it up, and read again with the hashes checked here.
+          hasher.abandon();
+          hasher = undefined;
+          complete = false;
+        }
       }
       let from = 0;
       for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
+        newlines++;
         line(pending === '' ? text.slice(from, nl) : pending + text.slice(from, nl));
         pending = '';
         from = nl + 1;
@@ -93,6 +114,9 @@ export function readTranscript(file: string, onEvent?: (e: SealedEvent) => void,
       if (from < text.length) pending += text.slice(from);
     }
     pending += decoder.end();
+  } catch (e) {
+    hasher?.abandon();
+    throw e;
   } finally {
     closeSync(fd);
   }
@@ -104,15 +128,14 @@ export function readTranscript(file: string, onEvent?: (e: SealedEvent) => void,
     wholeBytes--;
   }
   const read: TranscriptRead = { path: file, lineCount, wholeBytes, chain: chain.result(), torn: pending || undefined };
-  if (!hasher) return read;
+  if (!hasher) return { read, complete };
   const answer = hasher.finish();
-  if (!answer) return { ...read, readAgain: true };
+  // No answer, or one about other lines than those read here.
+  if (!answer || answer.lines !== newlines) return { read, complete: false };
   const brokeAt = read.chain.ok ? Infinity : read.chain.line;
-  if (answer.firstBad === 0 || answer.firstBad > brokeAt) return read;
-  // The same line: it fails for its content first, as when hashed here. An earlier line: its event and later ones were handed on.
-  if (answer.firstBad < brokeAt) return { ...read, readAgain: true };
-  chain.failAt(answer.firstBad);
-  return { ...read, chain: chain.result() };
+  // An edited line before the one the chain breaks at here: its event, and later ones, were handed on.
+  // (At that same line, this thread has already checked its hash before giving its reason.)
+  return { read, complete: answer.firstBad === 0 || answer.firstBad >= brokeAt };
 }
 
 /** What is wrong with the file, in the words the report opens with; undefined when nothing is. */

@@ -33,6 +33,11 @@ const CONTENT_MISMATCH = 'its content does not match its hash: the line was edit
 /** A sealed line ends with ,"hash":"<64 hex>"} : this many characters. */
 const SUFFIX_LENGTH = HASH_PREFIX.length + 64 + 2;
 
+/** The text a sealed line's hash is of: the line without its trailing hash. */
+function sealedText(line: string): string {
+  return `${line.slice(0, line.length - SUFFIX_LENGTH)}}`;
+}
+
 /** The hash a sealed line ends with, read at a fixed offset (no scan of the line), or undefined. */
 function trailingHash(line: string): string | undefined {
   const at = line.length - SUFFIX_LENGTH;
@@ -69,26 +74,28 @@ export class ChainVerifier {
     this.line++;
     const sealed = trailingHash(text);
     if (sealed === undefined) return this.fail('not a sealed event (no trailing "hash"): torn or edited');
-    const hash = this.contentHashedElsewhere ? sealed : sha256Hex(`${text.slice(0, text.length - SUFFIX_LENGTH)}}`);
-    if (hash !== sealed) return this.fail(CONTENT_MISMATCH);
+    if (!this.contentHashedElsewhere && sha256Hex(sealedText(text)) !== sealed) return this.fail(CONTENT_MISMATCH);
     let parsed: SealedEvent;
     try {
       parsed = JSON.parse(text) as SealedEvent;
     } catch {
-      return this.fail('not valid JSON');
+      return this.failChecked(text, sealed, 'not valid JSON');
     }
-    if (parsed.prev !== this.prev) return this.fail('its "prev" is not the hash of the line before: a line was removed, added or reordered');
-    if (parsed.seq !== this.count + 1) return this.fail(`sequence number ${parsed.seq} where ${this.count + 1} was expected`);
+    if (parsed.prev !== this.prev) return this.failChecked(text, sealed, 'its "prev" is not the hash of the line before: a line was removed, added or reordered');
+    if (parsed.seq !== this.count + 1) return this.failChecked(text, sealed, `sequence number ${parsed.seq} where ${this.count + 1} was expected`);
     this.count++;
-    this.prev = hash;
+    this.prev = sealed;
     if (this.onEvent) this.onEvent(parsed);
     else this.events.push(parsed);
     return true;
   }
 
-  /** The chain breaks at `line` because its content does not match its hash (found elsewhere, later than this line was read). */
-  failAt(line: number): void {
-    this.failure = { line, reason: CONTENT_MISMATCH };
+  /**
+   * The line breaks the chain for `reason`, unless its content does not match its hash: checked
+   * first, as when every hash is checked here (this one line is hashed here whoever hashes the rest).
+   */
+  private failChecked(text: string, sealed: string, reason: string): false {
+    return this.fail(this.contentHashedElsewhere && sha256Hex(sealedText(text)) !== sealed ? CONTENT_MISMATCH : reason);
   }
 
   private fail(reason: string): false {

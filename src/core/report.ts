@@ -39,6 +39,10 @@ export interface ReportExtra {
 /** Output kept per command in a report: its head and its tail, the rest counted. */
 export const REPORT_OUTPUT_CAP = 256 * 1024;
 
+/** Steps whose phase is remembered from their start, at most; commands open at once, at most (one runs at a time). */
+const MAX_STEPS = 100_000;
+const MAX_OPEN = 16;
+
 const ENV_WORD: Record<string, string> = { production: 'PRODUCTION', staging: 'STAGING', development: 'DEVELOPMENT', rehearsal: 'REHEARSAL' };
 
 /** Head and tail of one command's output, as the report shows it. */
@@ -88,11 +92,12 @@ function digestLines(output: { stdout: OutputDigest; stderr: OutputDigest } | un
 /** Each step's title with the run's (redacted) input values filled in: those given so far. */
 class StepTitles {
   private readonly raw = new Map<string, string>();
-  private readonly values: Record<string, string> = {};
+  // No prototype: an input may be called "__proto__".
+  private readonly values: Record<string, string> = Object.create(null) as Record<string, string>;
   private readonly filled = new Map<string, string>();
 
   start(e: Extract<Sealed, { type: 'run.started' }>): void {
-    Object.assign(this.values, e.inputs ?? {});
+    for (const [name, value] of Object.entries(e.inputs ?? {})) this.values[name] = value;
     for (const p of e.plan?.phases ?? []) for (const s of p.steps) this.raw.set(s.id, s.title);
     this.filled.clear();
   }
@@ -165,7 +170,8 @@ export class ReportBuilder {
       this.titles.input(e.name, e.value);
       this.whereCells.clear();
     } else if (e.type === 'step.started') {
-      this.phaseOfStep.set(e.step, e.phase);
+      // Bounded whatever the transcript holds (a runbook's steps are far fewer).
+      if (this.phaseOfStep.size < MAX_STEPS || this.phaseOfStep.has(e.step)) this.phaseOfStep.set(e.step, e.phase);
       this.whereCells.delete(e.step);
     }
 
@@ -219,21 +225,25 @@ export class ReportBuilder {
   /** Each command's output is collected from its start to its end, capped; a query's result as it comes. */
   private outputOf(e: Sealed): void {
     const w = this.outputWriter!;
-    if (e.type === 'command.started') this.running.set(e.step, { command: e.command, out: new OutputExcerpt() });
+    if (e.type === 'command.started') {
+      // One command runs at a time, and one cut short by drillbook stopping is shown when the run
+      // resumes: another still open here has no place in a run (a hand-made transcript). Dropped, so
+      // that what is kept stays bounded.
+      this.running.clear();
+      this.running.set(e.step, { command: e.command, out: new OutputExcerpt() });
+    } else if (e.type === 'run.resumed') this.closeOpenCommands();
     else if (e.type === 'command.output') {
       let r = this.running.get(e.step);
-      if (!r) this.running.set(e.step, (r = { command: '', out: new OutputExcerpt() }));
+      if (!r) {
+        if (this.running.size >= MAX_OPEN) this.running.clear();
+        this.running.set(e.step, (r = { command: '', out: new OutputExcerpt() }));
+      }
       if (e.skipped) r.out.add(omittedNote(e.stream, e));
       r.out.add(e.text);
     } else if (e.type === 'command.exited') {
       const r = this.running.get(e.step);
       this.running.delete(e.step);
-      const digest = digestLines(e.output);
-      w.write({ kind: 'details', summary: [...this.titles.named(e.step), `: ${formatEvent(e) ?? ''}`] });
-      w.write({ kind: 'pre', text: `$ ${r?.command ?? ''}\n${r?.out.toString() ?? ''}`, lang: 'console' });
-      if (digest.length) w.write({ kind: 'pre', text: digest.join('\n'), lang: 'text' });
-      w.write({ kind: 'end-details' });
-      this.anyOutput = true;
+      this.writeCommand(e.step, r, formatEvent(e) ?? '', digestLines(e.output));
     } else if (e.type === 'check.result' || e.type === 'sql.result') {
       const body = `${e.sql}${e.params.length ? `\n-- params: ${e.params.map((p, i) => `$${i + 1} = ${JSON.stringify(p)}`).join(', ')}` : ''}`;
       const res = e.result ? formatTable(e.result, 50) : e.error ? `error: ${e.error}` : '';
@@ -243,6 +253,21 @@ export class ReportBuilder {
       w.write({ kind: 'end-details' });
       this.anyOutput = true;
     }
+  }
+
+  private writeCommand(step: string, r: { command: string; out: OutputExcerpt } | undefined, how: string, digest: string[]): void {
+    const w = this.outputWriter!;
+    w.write({ kind: 'details', summary: [...this.titles.named(step), `: ${how}`] });
+    w.write({ kind: 'pre', text: `$ ${r?.command ?? ''}\n${r?.out.toString() ?? ''}`, lang: 'console' });
+    if (digest.length) w.write({ kind: 'pre', text: digest.join('\n'), lang: 'text' });
+    w.write({ kind: 'end-details' });
+    this.anyOutput = true;
+  }
+
+  /** Commands whose end the transcript does not record: their output is shown all the same, said so. */
+  private closeOpenCommands(): void {
+    for (const [step, r] of this.running) this.writeCommand(step, r, 'no end recorded (still running, or drillbook stopped while it ran)', []);
+    this.running.clear();
   }
 
   /** Drops what was rendered (a temporary file a buffer moved to is closed). */
@@ -260,6 +285,7 @@ export class ReportBuilder {
   finish(sink: Sink, extra: ReportExtra = {}): void {
     const f = this.facts();
     if (this.format === 'json') return this.finishJson(f, sink, extra);
+    this.closeOpenCommands();
     if (this.format === 'html') sink(htmlHead(f.runbook ? `drillbook report: ${f.runbook.title}` : 'drillbook report'));
     const w = this.writerFor(sink, true);
     for (const b of summaryBlocks(f, extra)) w.write(b);

@@ -123,6 +123,12 @@ describe('readTranscript with its hashes checked on a worker thread (a report of
       b.write(createHash('sha256').update(sealedText).digest('hex'), cut + 9, 'latin1');
       return b;
     })()],
+    // A "hash" that is no SHA-256 in hex: 64 characters of two bytes each (the line's end is not where its bytes say).
+    ['a line whose hash is 64 non-ASCII characters', `${lines.map((l, i) => (i === at ? `${l.slice(0, l.length - 66)}${'é'.repeat(64)}"}` : l)).join('\n')}\n`],
+    ['a line whose hash is 62 hex digits and one two-byte character', `${lines.map((l, i) => (i === at ? `${l.slice(0, l.length - 66)}${l.slice(l.length - 66, l.length - 4)}é"}` : l)).join('\n')}\n`],
+    ['a line whose hash is in capitals', `${lines.map((l, i) => (i === at ? `${l.slice(0, l.length - 66)}${l.slice(l.length - 66, l.length - 2).toUpperCase()}"}` : l)).join('\n')}\n`],
+    ['a line sealed anew with a sequence number out of place', `${lines.map((l, i) => (i === at ? reseal(l.replace(/"seq":\d+/, '"seq":1')) : l)).join('\n')}\n`],
+    ['a line of 20 MB (longer than the worker hashes)', `${lines.map((l, i) => (i === at ? reseal(l.replace('"line ', `"${'y'.repeat(20_000_000)} `)) : l)).join('\n')}\n`],
   ];
 
   it.each(cases)('%s: the same verdict and events as when every hash is checked on this thread', (_what, content) => {
@@ -131,24 +137,29 @@ describe('readTranscript with its hashes checked on a worker thread (a report of
     const here: number[] = [];
     const alone = readTranscript(f, (e) => void here.push(e.seq));
     const there: number[] = [];
-    let worker = readTranscript(f, (e) => void there.push(e.seq), { parallelHash: true });
-    if (worker.readAgain) {
-      // As the report does: the events handed on are dropped, and the file read again without the worker.
+    // As the report does: if the file is read again, what was handed on is dropped.
+    const restart = () => {
       there.length = 0;
-      worker = readTranscript(f, (e) => void there.push(e.seq));
-    }
+      return (e: { seq: number }) => void there.push(e.seq);
+    };
+    const worker = readTranscript(f, (e) => void there.push(e.seq), { parallelHash: { restart } });
     expect(verdict(worker, there)).toEqual(verdict(alone, here));
     expect(alone.chain.events).toHaveLength(0);
   });
 
   it('takes the worker\'s answer when it has one (no second reading of a sound transcript)', () => {
+    let readings = 1;
+    const restart = () => {
+      readings++;
+      return () => undefined;
+    };
     const f = file('sound.jsonl', `${lines.join('\n')}\n`);
-    const t = readTranscript(f, () => undefined, { parallelHash: true });
-    expect(t.chain.ok).toBe(true);
-    expect(t.readAgain).toBeUndefined();
-    // An edit the reader cannot see itself (the line is still JSON with the right "prev"): the worker finds it.
+    expect(readTranscript(f, () => undefined, { parallelHash: { restart } }).chain.ok).toBe(true);
+    expect(readings).toBe(1);
+    // An edit the reader cannot see itself (the line is still JSON with the right "prev"): the worker finds it, the file is read again.
     const edited = file('edited-big.jsonl', `${lines.map((l, i) => (i === 7 ? l.replace('"line ', '"LINE ') : l)).join('\n')}\n`);
-    expect(readTranscript(edited, () => undefined, { parallelHash: true }).readAgain).toBe(true);
+    expect(readTranscript(edited, () => undefined, { parallelHash: { restart } }).chain).toMatchObject({ ok: false, line: 8 });
+    expect(readings).toBe(2);
   });
 });
 

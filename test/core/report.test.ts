@@ -122,5 +122,30 @@ describe('the postmortem report', () => {
     // The summary, written at the end, knows every value.
     expect(md).toContain('2026-11-22 10:00:05 `check` (Check shop): skipped: nothing to check');
   });
+
+  it('shows the output of a command whose end is not recorded (drillbook stopped, the run resumed), and an input called __proto__', () => {
+    let seq = 0;
+    const at = (e: Record<string, unknown>) => ({ ...e, seq: ++seq, ts: `2026-11-22T10:00:0${seq}.000Z`, actor: 'ada', mode: 'incident' }) as unknown as Recorded;
+    const events = [
+      at({ type: 'run.started', runbook: { id: 'r', title: 'R', version: '1', path: 'r.yaml', hash: 'h' }, drillbook: 't', operator: 'ada', host: 'h', mode: 'incident', targets: [], inputs: JSON.parse('{"__proto__": "shop"}') as Record<string, string>, plan: { phases: [
+        { id: 'p', title: 'P', kind: 'deploy', rollback: false, steps: [{ id: 'deploy', title: 'Deploy to ${__proto__}', action: 'run', effect: 'writes' }] },
+      ] } }),
+      at({ type: 'step.started', step: 'deploy', phase: 'p', attempt: 1 }),
+      at({ type: 'command.started', step: 'deploy', command: 'migrate deploy', cwd: '/', env: [] }),
+      at({ type: 'command.output', step: 'deploy', stream: 'stdout', text: 'applying 0002_add_index\n' }),
+      at({ type: 'run.resumed', from: 'x', operator: 'ada' }),
+      at({ type: 'step.started', step: 'deploy', phase: 'p', attempt: 2 }),
+      at({ type: 'command.started', step: 'deploy', command: 'migrate deploy', cwd: '/', env: [] }),
+      at({ type: 'command.output', step: 'deploy', stream: 'stdout', text: 'nothing to apply\n' }),
+    ];
+    for (const out of [renderMarkdown(events), renderHtml(events)]) {
+      // Both attempts, the first one's output included, neither with an exit: each said so.
+      expect(out.split('no end recorded (still running, or drillbook stopped while it ran)').length - 1).toBe(2);
+      expect(out).toContain('applying 0002_add_index');
+      expect(out).toContain('nothing to apply');
+      expect(out).toContain('Deploy to shop');
+      expect(out).not.toContain('No commands or queries ran.');
+    }
+  });
 });
 
