@@ -7,16 +7,25 @@ import { createHash } from 'node:crypto';
 import { visible } from '../sanitize.js';
 import type { Block, BlockWriter, Inline, Sink } from './document.js';
 
+const HTML_SPECIAL = /[&<>"']/;
+const HTML_SPECIAL_ALL = /[&<>"']/g;
+const HTML_ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
 export function escapeHtml(s: string): string {
-  return visible(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  const v = visible(s);
+  // One test for the usual text with nothing to escape, one pass for the rest.
+  return HTML_SPECIAL.test(v) ? v.replace(HTML_SPECIAL_ALL, (c) => HTML_ENTITY[c]!) : v;
 }
 
 function htmlText(p: string): string {
-  return escapeHtml(p).replace(/\n/g, '<br>');
+  const e = escapeHtml(p);
+  return e.includes('\n') ? e.replace(/\n/g, '<br>') : e;
 }
 
 export function htmlInline(parts: Inline[]): string {
-  return parts.map((p) => (typeof p === 'string' ? htmlText(p) : 'code' in p ? `<code>${escapeHtml(p.code)}</code>` : `<strong>${htmlInline(p.strong)}</strong>`)).join('');
+  let out = '';
+  for (const p of parts) out += typeof p === 'string' ? htmlText(p) : 'code' in p ? `<code>${escapeHtml(p.code)}</code>` : `<strong>${htmlInline(p.strong)}</strong>`;
+  return out;
 }
 
 const STYLE = 'body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem}table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2rem .5rem;text-align:left;vertical-align:top}pre{background:#f4f4f4;padding:.5rem;overflow:auto;white-space:pre-wrap}blockquote{margin:.2rem 0 .8rem 1rem;padding-left:.6rem;border-left:3px solid #ccc;white-space:pre-wrap}';

@@ -83,6 +83,14 @@ function mdFence(text: string, lang: string): string {
   return `${f}${lang}\n${t}\n${f}`;
 }
 
+const MD_IN_HTML = /[[\]*_`~|\\]/;
+const MD_IN_HTML_ALL = /[[\]*_`~|\\]/g;
+
+/** HTML inside Markdown: the characters Markdown would read as entities too. */
+function mdHtml(html: string): string {
+  return MD_IN_HTML.test(html) ? html.replace(MD_IN_HTML_ALL, (c) => `&#${c.charCodeAt(0)};`) : html;
+}
+
 export class MarkdownWriter implements BlockWriter {
   /** Blocks are separated by one blank line, written lazily so the file ends with a single newline. */
   private gap: boolean;
@@ -141,7 +149,7 @@ export class MarkdownWriter implements BlockWriter {
       case 'details':
         this.inDetails = true;
         // HTML in Markdown: entities for the characters Markdown would read, too.
-        this.block(`<details><summary>${htmlInline(b.summary).replace(/[[\]*_`~|\\]/g, (c) => `&#${c.charCodeAt(0)};`)}</summary>\n`);
+        this.block(`<details><summary>${mdHtml(htmlInline(b.summary))}</summary>\n`);
         break;
       case 'pre':
         this.block(`${mdFence(b.text, b.lang)}\n`);
