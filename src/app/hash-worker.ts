@@ -9,8 +9,8 @@
  * checking every hash on its own thread.
  */
 import { isUtf8 } from 'node:buffer';
-import { createHash, hash as oneShotHash } from 'node:crypto';
 import { workerData, type MessagePort } from 'node:worker_threads';
+import { HASH_PREFIX, sha256Hex, SUFFIX_LENGTH } from '../core/chain.js';
 
 const { port, state } = workerData as { port: MessagePort; state: SharedArrayBuffer };
 /** [0]: 1 once the answer is posted; [1]: lines checked so far; [2]: chunks done (the reader watches it move). */
@@ -21,10 +21,8 @@ const flags = new Int32Array(state);
  */
 const LONGEST = 16 * 1024 * 1024;
 
-const PREFIX = Buffer.from(',"hash":"');
-const SUFFIX_LENGTH = PREFIX.length + 64 + 2;
-
-const sha256Hex = (data: Buffer): string => (typeof oneShotHash === 'function' ? oneShotHash('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex'));
+/** The line format is chain.ts's: the same prefix, in bytes. */
+const PREFIX = Buffer.from(HASH_PREFIX);
 
 let line = 0;
 let firstBad = 0;

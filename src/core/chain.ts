@@ -9,7 +9,7 @@ import type { Recorded } from './events.js';
 export const GENESIS = '0'.repeat(64);
 
 /** SHA-256 hex of a string: the one-shot crypto.hash where Node has it (20.12+), else createHash. */
-function sha256Hex(text: string): string {
+export function sha256Hex(text: string | Uint8Array): string {
   return typeof oneShotHash === 'function' ? oneShotHash('sha256', text, 'hex') : createHash('sha256').update(text).digest('hex');
 }
 
@@ -28,10 +28,11 @@ export type ChainCheck =
   | { ok: true; lastHash: string; count: number; events: SealedEvent[] }
   | { ok: false; line: number; reason: string; lastGoodHash: string; count: number; events: SealedEvent[] };
 
-const HASH_PREFIX = ',"hash":"';
+/** A sealed line ends with this, its hash (64 hex digits) and `"}`. */
+export const HASH_PREFIX = ',"hash":"';
 const CONTENT_MISMATCH = 'its content does not match its hash: the line was edited';
 /** A sealed line ends with ,"hash":"<64 hex>"} : this many characters. */
-const SUFFIX_LENGTH = HASH_PREFIX.length + 64 + 2;
+export const SUFFIX_LENGTH = HASH_PREFIX.length + 64 + 2;
 
 /** The text a sealed line's hash is of: the line without its trailing hash. */
 function sealedText(line: string): string {

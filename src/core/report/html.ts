@@ -45,12 +45,16 @@ export class HtmlWriter implements BlockWriter {
 
   constructor(private readonly sink: Sink) {}
 
+  /** A list left open ends before anything that is not part of it. */
+  private closeList(): void {
+    if (!this.list) return;
+    this.sink('</ul>\n');
+    this.list = false;
+  }
+
   write(b: Block): void {
     const sink = this.sink;
-    if (this.list && b.kind !== 'li' && b.kind !== 'note' && b.kind !== 'end-list') {
-      sink('</ul>\n');
-      this.list = false;
-    }
+    if (b.kind !== 'li' && b.kind !== 'note' && b.kind !== 'end-list') this.closeList();
     switch (b.kind) {
       case 'h1':
       case 'h2':
@@ -78,8 +82,7 @@ export class HtmlWriter implements BlockWriter {
         sink(b.kind === 'li' ? `<li>${htmlInline(b.text)}</li>\n` : `<li>${htmlInline(b.head)}<blockquote>${escapeHtml(b.text)}</blockquote></li>\n`);
         break;
       case 'end-list':
-        if (this.list) sink('</ul>\n');
-        this.list = false;
+        this.closeList();
         break;
       case 'details':
         sink(`<details><summary>${htmlInline(b.summary)}</summary>\n`);
@@ -97,8 +100,7 @@ export class HtmlWriter implements BlockWriter {
   }
 
   end(): void {
-    if (this.list) this.sink('</ul>\n');
-    this.list = false;
+    this.closeList();
   }
 
   cell(text: string, strong = false): string {
@@ -107,10 +109,7 @@ export class HtmlWriter implements BlockWriter {
   }
 
   rawRow(cells: readonly string[]): void {
-    if (this.list) {
-      this.sink('</ul>\n');
-      this.list = false;
-    }
+    this.closeList();
     this.sink(`<tr><td>${cells.join('</td><td>')}</td></tr>\n`);
   }
 }
